@@ -1,0 +1,182 @@
+"""Verify a viewer request the way CloudFront does (research/cloudfront.md 1.11).
+
+Pure: the caller passes the request parts, the trusted public keys and ``now``.  The signature
+is checked over the exact policy bytes *before* the policy is parsed or matched, so garbage
+policies cost one signature check and nothing more.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, ip_address
+from urllib.parse import unquote
+
+from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
+from gateway.signing.crypto import HashAlgorithm, PublicKey, verify_signature
+from gateway.signing.encoding import EncodingError, cf_b64decode
+from gateway.signing.policy import MAX_EPOCH, PolicyError, canned_policy_bytes, parse_policy
+from gateway.signing.wildcard import resource_matches
+
+_EPOCH = re.compile(r"\A[0-9]{1,19}\Z")
+
+
+class ErrorCode(enum.Enum):
+    MISSING_KEY = ("MissingKey", "Missing Key-Pair-Id query parameter or cookie value")
+    INVALID_KEY = ("InvalidKey", "Unknown Key")
+    MALFORMED_SIGNATURE = ("MalformedSignature", "Could not unencode Signature")
+    MALFORMED_POLICY = ("MalformedPolicy", "Malformed Policy")
+    ACCESS_DENIED = ("AccessDenied", "Access denied")
+
+    @property
+    def code(self) -> str:
+        return self.value[0]
+
+    @property
+    def message(self) -> str:
+        return self.value[1]
+
+
+@dataclass(frozen=True)
+class ViewerRequest:
+    """What CloudFront sees: the raw (still percent-encoded) path and query, and the cookies."""
+
+    scheme: str
+    host: str
+    raw_path: str
+    raw_query: str = ""
+    cookies: Sequence[tuple[str, str]] = ()
+    client_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    error: ErrorCode | None
+    detail: str  # internal: for logs and tests, never for the viewer
+    source: str | None = None  # "url" or "cookie"
+    key_pair_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Denied(Exception):
+    def __init__(self, error: ErrorCode, detail: str) -> None:
+        super().__init__(detail)
+        self.error, self.detail = error, detail
+
+
+def _decode_name(name: str) -> str:
+    try:
+        return unquote(name, errors="strict")
+    except UnicodeDecodeError:
+        return name
+
+
+def _collect(pairs: Sequence[tuple[str, str]], prefix: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if name.startswith(prefix) and name[len(prefix) :] in SIGNING_PARAMS:
+            short = name[len(prefix) :]
+            if short in found:
+                raise _Denied(ErrorCode.ACCESS_DENIED, f"duplicate {name}")
+            found[short] = value
+    return found
+
+
+def _query_pairs(raw_query: str) -> list[tuple[str, str, str]]:
+    """(decoded name, raw value, raw part) for each ``&``-separated part."""
+    out = []
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            out.append((_decode_name(name), value, part))
+    return out
+
+
+def _decode(value: str, error: ErrorCode, what: str) -> bytes:
+    try:
+        return cf_b64decode(unquote(value, errors="strict"))
+    except (EncodingError, UnicodeDecodeError):
+        raise _Denied(error, f"{what} is not CloudFront base64") from None
+
+
+def _ip_allowed(cidr: str, client_ip: str | None) -> bool:
+    if client_ip is None:
+        return False
+    try:
+        address = ip_address(client_ip)
+    except ValueError:
+        return False
+    return isinstance(address, IPv4Address) and address in IPv4Network(cidr)
+
+
+def _check(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -> Verdict:
+    parts = _query_pairs(request.raw_query)
+    url_mode = any(name in SIGNING_PARAMS for name, _, _ in parts)
+    if url_mode:
+        source = "url"
+        params = _collect([(n, v) for n, v, _ in parts], "")
+        kept = [raw for name, _, raw in parts if name not in SIGNING_PARAMS]
+    else:
+        source = "cookie"
+        params = _collect(request.cookies, COOKIE_PREFIX)
+        kept = [raw for _, _, raw in parts]
+    key_pair_id = unquote(params.get("Key-Pair-Id", ""))
+    if not key_pair_id:
+        raise _Denied(ErrorCode.MISSING_KEY, f"no Key-Pair-Id in the {source}")
+    public_key = trusted.get(key_pair_id)
+    if public_key is None:
+        raise _Denied(ErrorCode.INVALID_KEY, "Key-Pair-Id is not a trusted key")
+    hash_name = unquote(params.get("Hash-Algorithm", "SHA1"))
+    if hash_name not in ("SHA1", "SHA256"):
+        raise _Denied(ErrorCode.ACCESS_DENIED, "unsupported Hash-Algorithm")
+    hash_algorithm = HashAlgorithm(hash_name)
+    if "Signature" not in params:
+        raise _Denied(ErrorCode.MALFORMED_SIGNATURE, "no Signature")
+    signature = _decode(params["Signature"], ErrorCode.MALFORMED_SIGNATURE, "Signature")
+
+    resource = f"{request.scheme}://{request.host}{request.raw_path}"
+    if kept:
+        resource += "?" + "&".join(kept)
+    if "Policy" in params:
+        policy_bytes = _decode(params["Policy"], ErrorCode.MALFORMED_POLICY, "Policy")
+    elif "Expires" in params:
+        expires = unquote(params["Expires"])
+        if not _EPOCH.match(expires) or int(expires) > MAX_EPOCH:
+            raise _Denied(ErrorCode.ACCESS_DENIED, "Expires is not an epoch integer")
+        policy_bytes = canned_policy_bytes(resource, expires)
+    else:
+        raise _Denied(ErrorCode.ACCESS_DENIED, "neither Policy nor Expires")
+
+    if not verify_signature(public_key, signature, policy_bytes, hash_algorithm):
+        raise _Denied(ErrorCode.ACCESS_DENIED, "signature does not verify")
+
+    if "Policy" not in params:
+        if now >= int(params["Expires"]):
+            raise _Denied(ErrorCode.ACCESS_DENIED, "expired")
+        return Verdict(None, "canned policy ok", source, key_pair_id)
+    try:
+        policy = parse_policy(policy_bytes)
+    except PolicyError as exc:
+        raise _Denied(ErrorCode.MALFORMED_POLICY, str(exc)) from None
+    if not resource_matches(policy.resource, resource):
+        raise _Denied(ErrorCode.ACCESS_DENIED, "resource does not match the policy")
+    if now >= policy.date_less_than:
+        raise _Denied(ErrorCode.ACCESS_DENIED, "expired")
+    if policy.date_greater_than is not None and now <= policy.date_greater_than:
+        raise _Denied(ErrorCode.ACCESS_DENIED, "not yet valid")
+    if policy.ip_address is not None and not _ip_allowed(policy.ip_address, request.client_ip):
+        raise _Denied(ErrorCode.ACCESS_DENIED, "viewer IP not allowed")
+    return Verdict(None, "custom policy ok", source, key_pair_id)
+
+
+def verify_request(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -> Verdict:
+    """``Verdict.ok`` or the CloudFront error code CloudFront would answer with."""
+    try:
+        return _check(request, trusted, now)
+    except _Denied as denied:
+        return Verdict(denied.error, denied.detail)

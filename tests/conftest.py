@@ -1,0 +1,77 @@
+"""Shared fixtures: committed test-only keys, a keyring built from them, and a real SeaweedFS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from gateway.devstack.seaweed import SeaweedFS
+
+VECTORS = Path(__file__).parent / "vectors"
+S3_KEY = "AKIALOCALTEST0000001"
+S3_SECRET = "local-test-secret-not-for-production"
+
+# A developer's real AWS profile must never leak into tests.
+os.environ.update(
+    AWS_CONFIG_FILE="/nonexistent",
+    AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+    AWS_EC2_METADATA_DISABLED="true",
+)
+
+
+def load_vector_key(name: str) -> Any:
+    return serialization.load_pem_private_key((VECTORS / name).read_bytes(), password=None)
+
+
+@pytest.fixture(scope="session")
+def cf_vectors() -> list[dict[str, Any]]:
+    return json.loads((VECTORS / "cloudfront.json").read_text())
+
+
+@pytest.fixture
+def keyring_dir(tmp_path: Path) -> Path:
+    """A one-key keyring (RSA test key, active) written as ``keys init`` would."""
+    from gateway.keyring import KeyEntry, Keyring, write_keyring
+    from gateway.signing.crypto import public_pem
+
+    directory = tmp_path / "keys"
+    directory.mkdir(mode=0o700)
+    key = load_vector_key("test-rsa-2048.pem")
+    shutil.copy(VECTORS / "test-rsa-2048.pem", directory / "KTESTRSA.pem")
+    (directory / "KTESTRSA.pem").chmod(0o600)
+    entry = KeyEntry(
+        "KTESTRSA", "rsa-2048", "active", 1, public_pem(key), key_pair_id="K2TESTRSA00001", activated=1
+    )
+    write_keyring(Keyring(directory, "KTESTRSA", (entry,), None))
+    return directory
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    server = SeaweedFS(tmp_path_factory.mktemp("weed"), S3_KEY, S3_SECRET)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(seaweed: SeaweedFS) -> str:
+    name = "t-" + uuid.uuid4().hex[:12]
+    seaweed.client().create_bucket(Bucket=name)
+    return name
