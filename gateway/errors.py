@@ -1,6 +1,107 @@
-"""Errors with a public face: what a client or operator is told, apart from internal detail."""
+"""Errors with a public face, rendered as RFC 9457 ``application/problem+json``.
+
+GatewayError            status + public title/detail; ``internal`` only ever logged
+├── BadRequest          400  input failed validation
+├── Unauthorized        401  token missing, malformed, expired or untrusted
+├── Forbidden           403  the rules do not allow it (also for prefixes that exist)
+├── NotFound            404
+├── MethodNotAllowed    405
+├── PayloadTooLarge     413  body, batch or upload over its bound
+├── UnsupportedMedia    415  request body or upload content type not accepted
+├── Unprocessable       422  well-formed JSON with invalid values
+├── TooManyRequests     429  rate limited; ``retry_after`` seconds
+└── Unavailable         503  a dependency is down; ``retry_after`` seconds
+CliError                one line for an operator, exit code 2
+"""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
+
+class GatewayError(Exception):
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        internal: str = "",
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(internal or detail)
+        self.detail = detail
+        self.internal = internal
+        self.retry_after = retry_after
+        self.extra = extra or {}
+
+    def problem(self) -> dict[str, Any]:
+        slug = self.title.lower().replace(" ", "-")
+        return {
+            "type": PROBLEM_TYPE + slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+class BadRequest(GatewayError):
+    status, title = 400, "Bad Request"
+
+
+class Unauthorized(GatewayError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(GatewayError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(GatewayError):
+    status, title = 404, "Not Found"
+
+
+class MethodNotAllowed(GatewayError):
+    status, title = 405, "Method Not Allowed"
+
+
+class PayloadTooLarge(GatewayError):
+    status, title = 413, "Payload Too Large"
+
+
+class UnsupportedMedia(GatewayError):
+    status, title = 415, "Unsupported Media Type"
+
+
+class Unprocessable(GatewayError):
+    status, title = 422, "Unprocessable Content"
+
+
+class TooManyRequests(GatewayError):
+    status, title = 429, "Too Many Requests"
+
+
+class Unavailable(GatewayError):
+    status, title = 503, "Service Unavailable"
+
+
+STATUS_ERRORS: dict[int, type[GatewayError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UnsupportedMedia,
+        Unprocessable,
+        TooManyRequests,
+        Unavailable,
+    )
+}
 
 
 class CliError(Exception):

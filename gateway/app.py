@@ -1,0 +1,102 @@
+"""The application factory: ``create_app(settings)`` wires state, routes and resources."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import aiohttp_cors
+from aiohttp import web
+
+from gateway import appkeys
+from gateway.auth import Authenticator
+from gateway.grants import Granter
+from gateway.handlers import cookies, meta, uploads, urls
+from gateway.keyring import Keyring
+from gateway.keyring_watch import KeyringHolder
+from gateway.metrics import Metrics
+from gateway.middlewares import errors_and_metrics
+from gateway.ratelimit import RateLimiter
+from gateway.rules import load_rules
+from gateway.s3client import S3Presigner
+from gateway.settings import Settings
+from gateway.signing.s3 import S3Location
+
+
+def _routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/v1/cookies", cookies.issue_cookies)
+    r.add_delete("/v1/cookies", cookies.clear_cookies)
+    r.add_post("/v1/signed-urls", urls.batch)
+    r.add_get("/v1/signed-url", urls.single, allow_head=False)
+    r.add_get("/v1/r/{path:.+}", urls.redirect, allow_head=False)
+    r.add_post("/v1/uploads", uploads.upload)
+    r.add_post("/v1/deletes", uploads.delete)
+    r.add_get("/v1/keys", meta.keys, allow_head=False)
+    r.add_get("/healthz", meta.healthz)
+    r.add_get("/readyz", meta.readyz)
+    r.add_get("/metrics", meta.metrics, allow_head=False)
+    r.add_get("/openapi.json", meta.openapi, allow_head=False)
+
+
+def _cors(app: web.Application, settings: Settings) -> None:
+    """Only configured origins, each exact; credentials are never paired with a wildcard."""
+    if not settings.cors.origins:
+        return
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=True,
+        expose_headers=("X-Request-Id",),
+        allow_headers=("Authorization", "Content-Type"),
+        max_age=600,
+    )
+    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(settings.cors.origins, options))
+    for route in list(app.router.routes()):
+        if route.resource is not None and route.resource.canonical.startswith("/v1/"):
+            cors.add(route)
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    async with aiohttp.ClientSession() as http:
+        await app[appkeys.AUTH].startup(http)
+        watcher = asyncio.create_task(app[appkeys.KEYRING].watch(settings.signing.reload_interval_seconds))
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Application:
+    """Build the gateway.  Keyring and rules load here, so a bad file fails before serving."""
+    app = web.Application(middlewares=[errors_and_metrics], client_max_size=settings.server.max_body_bytes)
+    metrics = Metrics()
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.METRICS] = metrics
+    app[appkeys.RULES] = load_rules(settings.rules_file)
+
+    def on_change(keyring: Keyring) -> None:
+        metrics.keyring_reloads.inc()
+
+    holder = KeyringHolder(settings.signing.keys_dir, on_change=on_change)
+    holder.current.require_signer()
+    app[appkeys.KEYRING] = holder
+    app[appkeys.GRANTER] = Granter(settings.signing, lambda: holder.current, metrics)
+    app[appkeys.LIMITER] = RateLimiter(
+        settings.server.rate_limit_per_second, settings.server.rate_limit_burst
+    )
+    app[appkeys.READINESS] = {}
+    app[appkeys.AUTH] = Authenticator(settings.auth, settings.development)
+    if s3 is None:
+        location = S3Location(
+            settings.s3.region, settings.s3.endpoint_url or None, settings.s3.addressing_style
+        )
+        s3 = S3Presigner(location, settings.s3.access_key_id or None, settings.s3.secret_access_key or None)
+    app[appkeys.S3] = s3
+    app.cleanup_ctx.append(_resources)
+    _routes(app)
+    _cors(app, settings)
+    return app

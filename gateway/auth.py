@@ -1,0 +1,178 @@
+"""Bearer-token authentication with PyJWT.
+
+The accepted algorithms come from settings, never from the token: RS256/ES256 against a JWKS
+(file or URL, cached, refreshed when an unknown ``kid`` appears) and HS256 with a shared secret
+only in development.  No token at all is the anonymous principal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+
+from gateway.errors import Unauthorized, Unavailable
+from gateway.rules import ANONYMOUS, Principal
+from gateway.settings import AuthSettings
+
+log = logging.getLogger(__name__)
+_KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
+_REFRESH_COOLDOWN = 30.0  # unknown kids must not turn into a JWKS-fetch amplifier
+_FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")  # keys are never taken from the token itself
+
+
+class AuthFailure(Unauthorized):
+    def __init__(self, reason: str, detail: str = "invalid bearer token") -> None:
+        super().__init__(detail, internal=reason)
+        self.reason = reason
+
+
+@dataclass
+class _KeySet:
+    keys: dict[str, Any]
+    fetched_at: float
+
+
+class Authenticator:
+    def __init__(
+        self, settings: AuthSettings, development: bool, http: aiohttp.ClientSession | None = None
+    ) -> None:
+        self._settings = settings
+        self._development = development
+        self._http = http
+        self._jwks: _KeySet | None = None
+        self._last_refresh = 0.0
+
+    @property
+    def has_jwks(self) -> bool:
+        return bool(self._settings.jwks_file or self._settings.jwks_url)
+
+    def allowed_algorithms(self) -> list[str]:
+        algorithms = list(self._settings.algorithms) if self.has_jwks else []
+        if self._development and self._settings.dev_secret:
+            algorithms.append("HS256")
+        return algorithms
+
+    async def _load_jwks(self) -> dict[str, Any]:
+        if self._settings.jwks_file:
+            doc = json.loads(Path(self._settings.jwks_file).read_text("utf-8"))
+        else:
+            if self._http is None:
+                raise Unavailable("identity provider keys are unavailable", internal="no HTTP session")
+            timeout = aiohttp.ClientTimeout(total=5)
+            async with self._http.get(self._settings.jwks_url, timeout=timeout) as response:
+                response.raise_for_status()
+                doc = await response.json(content_type=None)
+        keys: dict[str, Any] = {}
+        for entry in doc.get("keys", []) if isinstance(doc, dict) else []:
+            try:
+                jwk = jwt.PyJWK(entry)
+            except (jwt.PyJWKError, jwt.InvalidKeyError, KeyError, TypeError, ValueError):
+                continue  # one unusable key must not take the others down
+            kid = entry.get("kid")
+            if isinstance(kid, str) and entry.get("kty") in ("RSA", "EC"):
+                keys[kid] = (entry["kty"], jwk.key)
+        return keys
+
+    async def _refresh(self, force: bool) -> None:
+        now = time.monotonic()
+        fresh = self._jwks and now - self._jwks.fetched_at < self._settings.jwks_cache_seconds
+        if self._jwks and ((fresh and not force) or now - self._last_refresh < _REFRESH_COOLDOWN):
+            return
+        self._last_refresh = now
+        try:
+            self._jwks = _KeySet(await self._load_jwks(), now)
+        except Unavailable:
+            raise
+        except Exception as exc:  # network, JSON or file errors: keep the last good set
+            log.error("JWKS refresh failed: %s", type(exc).__name__)
+            if self._jwks is None:
+                raise Unavailable("identity provider keys are unavailable", retry_after=10) from None
+
+    async def startup(self, http: aiohttp.ClientSession | None = None) -> None:
+        """Attach the app's one HTTP session and load the JWKS once."""
+        self._http = http or self._http
+        if self.has_jwks:
+            try:
+                await self._refresh(force=True)
+            except Unavailable:
+                log.error("JWKS not loaded at start-up; tokens are refused until it loads")
+
+    async def _key_for(self, header: dict[str, Any], algorithm: str) -> Any:
+        if algorithm == "HS256":
+            return self._settings.dev_secret.encode("utf-8")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AuthFailure("missing_kid")
+        await self._refresh(force=False)
+        assert self._jwks is not None
+        if kid not in self._jwks.keys:
+            await self._refresh(force=True)
+        entry = self._jwks.keys.get(kid)
+        if entry is None:
+            raise AuthFailure("unknown_kid")
+        if entry[0] != _KEY_TYPES[algorithm]:
+            raise AuthFailure("key_type_mismatch")
+        return entry[1]
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if authorization is None:
+            return ANONYMOUS
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token or " " in token.strip():
+            raise AuthFailure("malformed", "Authorization must be 'Bearer <token>'")
+        token = token.strip()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthFailure("malformed") from None
+        algorithm = header.get("alg")
+        if algorithm not in self.allowed_algorithms():
+            raise AuthFailure("algorithm")
+        if any(name in header for name in _FORBIDDEN_HEADERS):
+            raise AuthFailure("header_key")
+        key = await self._key_for(header, algorithm)
+        s = self._settings
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                leeway=s.leeway_seconds,
+                issuer=s.issuer or None,
+                audience=s.audience or None,
+                options={"require": ["exp", "sub"], "verify_aud": bool(s.audience)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthFailure("expired", "token has expired") from None
+        except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
+            raise AuthFailure("issuer_or_audience") from None
+        except jwt.PyJWTError:
+            raise AuthFailure("invalid") from None
+        sub, groups = claims.get("sub"), claims.get(s.groups_claim, [])
+        if not isinstance(sub, str) or not sub or len(sub) > 256:
+            raise AuthFailure("invalid_sub")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            groups = []
+        return Principal(sub, tuple(groups[:64]), str(claims.get("iss", "")))
+
+
+def dev_token(
+    settings: AuthSettings, sub: str, groups: list[str], ttl: int = 3600, now: int | None = None
+) -> str:
+    """An HS256 token for the development settings (``cdn-gateway dev-token``)."""
+    issued = int(time.time()) if now is None else now
+    claims: dict[str, Any] = {"sub": sub, "iat": issued, "exp": issued + ttl}
+    if groups:
+        claims[settings.groups_claim] = groups
+    if settings.issuer:
+        claims["iss"] = settings.issuer
+    if settings.audience:
+        claims["aud"] = settings.audience
+    return jwt.encode(claims, settings.dev_secret, algorithm="HS256")

@@ -1,0 +1,90 @@
+"""What every handler needs: the caller, a bounded JSON body, and typed fields from it."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from gateway import appkeys
+from gateway.auth import AuthFailure
+from gateway.errors import BadRequest, TooManyRequests, Unprocessable, UnsupportedMedia
+from gateway.paths import PathError, validate_key
+from gateway.rules import Principal
+
+T = TypeVar("T")
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def client_ip(request: web.Request) -> str:
+    """The socket peer, or the right-most untrusted X-Forwarded-For hop behind trusted proxies."""
+    remote = request.remote or ""
+    trusted = request.app[appkeys.SETTINGS].server.trusted_proxies
+    if remote not in trusted:
+        return remote
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return remote
+        if hop not in trusted:
+            return hop
+    return remote
+
+
+async def caller(request: web.Request) -> Principal:
+    """Authenticate and rate-limit the caller; anonymous callers are limited per client IP."""
+    app = request.app
+    try:
+        principal = await app[appkeys.AUTH].authenticate(request.headers.get("Authorization"))
+    except AuthFailure as failure:
+        app[appkeys.METRICS].auth_failures.labels(failure.reason).inc()
+        raise
+    who = f"sub:{principal.issuer}:{principal.sub}" if principal.sub else f"ip:{client_ip(request)}"
+    wait = app[appkeys.LIMITER].acquire(who, time.monotonic())
+    if wait:
+        raise TooManyRequests("rate limit exceeded", retry_after=app[appkeys.LIMITER].retry_after(wait))
+    return principal
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise UnsupportedMedia("send Content-Type: application/json")
+    raw = await request.read()  # client_max_size bounds this (413) before anything is parsed
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest("body is not valid UTF-8 JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def field(
+    body: dict[str, Any], name: str, kind: type[T], default: T | None = None, required: bool = True
+) -> T:
+    if name not in body:
+        if required and default is None:
+            raise BadRequest(f"'{name}' is required")
+        return default  # type: ignore[return-value]
+    value = body[name]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise BadRequest(f"'{name}' must be an integer")
+    if not isinstance(value, kind):
+        raise BadRequest(f"'{name}' must be a {kind.__name__}")
+    return value
+
+
+def checked_path(value: object, *, prefix: bool = False) -> str:
+    try:
+        return validate_key(value, prefix=prefix)
+    except PathError as exc:
+        raise Unprocessable(str(exc)) from None

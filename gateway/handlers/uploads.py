@@ -1,0 +1,98 @@
+"""``POST /v1/uploads`` and ``POST /v1/deletes``: S3 presigned requests scoped by the rules."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from gateway import appkeys
+from gateway.errors import Forbidden, PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
+from gateway.handlers.common import NO_STORE, caller, checked_path, field, read_json
+from gateway.signing.s3 import PresignError, presign_delete, presign_post, presign_put
+
+
+async def upload(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    body = await read_json(request)
+    path = checked_path(field(body, "path", str))
+    content_type = field(body, "content_type", str)
+    method = field(body, "method", str, default="PUT")
+    if method not in ("PUT", "POST"):
+        raise Unprocessable("method must be PUT or POST")
+    length = field(body, "content_length", int, required=method == "PUT", default=None)
+    decision = request.app[appkeys.RULES].decide("write", path, principal)
+    rule = decision.rule
+    if not decision.allowed or rule is None:
+        raise Forbidden("the access rules do not let you write this path")
+    if content_type not in rule.content_types:
+        raise UnsupportedMedia(f"content_type must be one of {', '.join(rule.content_types)}")
+    if length is not None and not 0 < length <= rule.max_upload_bytes:
+        if length > rule.max_upload_bytes:
+            raise PayloadTooLarge(f"uploads here are at most {rule.max_upload_bytes} bytes")
+        raise Unprocessable("content_length must be positive")
+    s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
+    now = int(time.time())
+    try:
+        credentials = s3.credentials()
+        if method == "PUT":
+            assert length is not None
+            put = presign_put(
+                credentials,
+                s3.location,
+                settings.bucket,
+                path,
+                now=now,
+                expires=now + settings.upload_ttl_seconds,
+                content_type=content_type,
+                content_length=length,
+            )
+            request.app[appkeys.METRICS].presigns.labels("PUT").inc()
+            answer = {"method": "PUT", "url": put.url, "headers": put.headers, "expires": put.expires}
+        else:
+            form = presign_post(
+                credentials,
+                s3.location,
+                settings.bucket,
+                now=now,
+                expires=now + settings.upload_ttl_seconds,
+                content_type=content_type,
+                max_size=length or rule.max_upload_bytes,
+                min_size=1,
+                key=path,
+            )
+            request.app[appkeys.METRICS].presigns.labels("POST").inc()
+            answer = {"method": "POST", "url": form.url, "fields": form.fields, "expires": form.expires}
+    except PresignError as exc:
+        raise Unavailable(
+            "S3 credentials cannot presign right now", internal=str(exc), retry_after=30
+        ) from None
+    return web.json_response(answer, headers=NO_STORE)
+
+
+async def delete(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    body = await read_json(request)
+    path = checked_path(field(body, "path", str))
+    decision = request.app[appkeys.RULES].decide("delete", path, principal)
+    if not decision.allowed:
+        raise Forbidden("the access rules do not let you delete this path")
+    s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
+    now = int(time.time())
+    try:
+        signed = presign_delete(
+            s3.credentials(),
+            s3.location,
+            settings.bucket,
+            path,
+            now=now,
+            expires=now + settings.delete_ttl_seconds,
+        )
+    except PresignError as exc:
+        raise Unavailable(
+            "S3 credentials cannot presign right now", internal=str(exc), retry_after=30
+        ) from None
+    request.app[appkeys.METRICS].presigns.labels("DELETE").inc()
+    return web.json_response(
+        {"method": "DELETE", "url": signed.url, "expires": signed.expires}, headers=NO_STORE
+    )

@@ -1,0 +1,80 @@
+"""Signed URLs for objects: a batch, a single one, and a redirect for ``<img src>``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from gateway import appkeys
+from gateway.errors import Forbidden, GatewayError, PayloadTooLarge, Unprocessable
+from gateway.grants import Grant
+from gateway.handlers.common import NO_STORE, caller, checked_path, field, read_json
+from gateway.rules import Principal
+
+
+def _policy_kind(app: web.Application, value: object) -> bool:
+    """True for canned.  Either kind is byte-stable within a window."""
+    kind = value if value is not None else app[appkeys.SETTINGS].signing.default_url_policy
+    if kind not in ("canned", "custom"):
+        raise Unprocessable("policy must be 'canned' or 'custom'")
+    return kind == "canned"
+
+
+def _sign_one(
+    app: web.Application, principal: Principal, raw: object, canned: bool, now: float
+) -> tuple[str, Grant]:
+    path = checked_path(raw)
+    decision = app[appkeys.RULES].decide("read", path, principal)
+    if not decision.allowed or decision.rule is None:
+        raise Forbidden("the access rules do not let you read this path")
+    return app[appkeys.GRANTER].for_object(path, now, canned, decision.rule.grant_seconds)
+
+
+async def batch(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    body = await read_json(request)
+    paths = field(body, "paths", list)
+    limit = request.app[appkeys.SETTINGS].signing.max_batch
+    if len(paths) > limit:
+        raise PayloadTooLarge(f"at most {limit} paths per request")
+    canned = _policy_kind(request.app, body.get("policy"))
+    now = time.time()
+    results: list[dict[str, Any]] = []
+    expires: int | None = None
+    for raw in paths:
+        try:
+            url, grant = _sign_one(request.app, principal, raw, canned, now)
+        except GatewayError as exc:
+            results.append({"path": raw if isinstance(raw, str) else None, "error": exc.problem()})
+            continue
+        expires = grant.expires if expires is None else min(expires, grant.expires)
+        results.append({"path": raw, "url": url})
+    window = request.app[appkeys.GRANTER].window(now)
+    return web.json_response(
+        {"expires": expires if expires is not None else window.expires, "results": results}, headers=NO_STORE
+    )
+
+
+async def single(request: web.Request) -> web.Response:
+    principal = await caller(request)
+    values = request.query.getall("path", [])
+    if len(values) != 1:
+        raise Unprocessable("give exactly one 'path' query parameter")
+    canned = _policy_kind(request.app, request.query.get("policy"))
+    url, grant = _sign_one(request.app, principal, values[0], canned, time.time())
+    return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
+
+
+async def redirect(request: web.Request) -> web.Response:
+    """302 to the stable URL; the browser may reuse it until the window ends."""
+    principal = await caller(request)
+    now = time.time()
+    canned = request.app[appkeys.SETTINGS].signing.default_url_policy == "canned"
+    url, grant = _sign_one(request.app, principal, request.match_info["path"], canned, now)
+    max_age = grant.window.seconds_left(now)
+    return web.Response(
+        status=302,
+        headers={"Location": url, "Cache-Control": f"private, max-age={max_age}", "Vary": "Authorization"},
+    )

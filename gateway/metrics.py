@@ -1,0 +1,33 @@
+"""Prometheus instruments, one registry per app (so tests and workers never collide)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "gateway_request_seconds",
+            "Request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+        )
+        self.signatures = Counter(
+            "gateway_signatures", "CloudFront signatures made", ["algorithm"], registry=self.registry
+        )
+        self.presigns = Counter(
+            "gateway_s3_presigns", "S3 presigned requests and forms", ["method"], registry=self.registry
+        )
+        self.cache = Counter("gateway_grant_cache", "Grant cache lookups", ["result"], registry=self.registry)
+        self.auth_failures = Counter(
+            "gateway_auth_failures", "Rejected bearer tokens", ["reason"], registry=self.registry
+        )
+        self.keyring_reloads = Counter(
+            "gateway_keyring_reloads", "Keyring reloads installed", registry=self.registry
+        )

@@ -1,0 +1,66 @@
+"""Every answer is JSON or problem+json; every request gets an id, a metric and a log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway import appkeys
+from gateway.errors import STATUS_ERRORS, GatewayError, Unauthorized
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def problem_response(error: GatewayError, request_id: str) -> web.Response:
+    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="cdn-gateway"'
+    body = dict(error.problem(), request_id=request_id)
+    return web.Response(
+        status=error.status, text=json.dumps(body), headers=headers, content_type="application/problem+json"
+    )
+
+
+def _from_http(exc: web.HTTPException) -> GatewayError:
+    cls = STATUS_ERRORS.get(exc.status)
+    if cls is None:
+        return GatewayError("the request could not be handled", internal=exc.reason)
+    details = {404: "no such endpoint", 405: "method not allowed here", 413: "request body too large"}
+    return cls(details.get(exc.status, exc.reason))
+
+
+@web.middleware
+async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = secrets.token_hex(8)
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    try:
+        response = await handler(request)
+        response.headers["X-Request-Id"] = request_id
+    except GatewayError as exc:
+        response = problem_response(exc, request_id)
+        if exc.internal:
+            log.info("request %s refused: %s", request_id, exc.internal)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = problem_response(_from_http(exc), request_id)
+    except Exception:
+        # A bug: the client learns nothing but the request id; the log has the traceback.
+        log.exception("request %s failed", request_id)
+        response = problem_response(GatewayError("internal error"), request_id)
+    metrics = request.app[appkeys.METRICS]
+    metrics.requests.labels(route, request.method, str(response.status)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - started)
+    return response

@@ -1,0 +1,269 @@
+"""One typed settings object: TOML file, then ``GATEWAY_<SECTION>_<NAME>`` environment overrides.
+
+Loaded once at start-up and validated as a whole: every problem is reported together, and a
+setting that could widen access (no keys, wildcard CORS with credentials, HS256 outside
+development) stops start-up instead of falling back to something open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings: " + "; ".join(problems))
+
+
+class Secret(str):
+    """A string whose repr never shows the value (secrets must not reach logs)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+NO_SECRET = Secret("")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 64 * 1024
+    # Requests per second per principal (client IP for anonymous callers), and the burst above it.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    keys_dir: Path = Path("keys")
+    cdn_base_url: str = "https://cdn.example.com"
+    hash_algorithm: Literal["sha1", "sha256"] = "sha256"
+    window_seconds: int = 3600
+    grace_seconds: int = 600
+    # DateGreaterThan is back-dated this far before the window start (0 leaves it out).
+    not_before_skew_seconds: int = 60
+    default_url_policy: Literal["canned", "custom"] = "canned"
+    max_batch: int = 100
+    cache_size: int = 100_000
+    reload_interval_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class CookieSettings:
+    domain: str = ""  # host-only by default: the narrowest scope (security case 32)
+    path: str = "/"
+    secure: bool = True
+    http_only: bool = True
+    same_site: Literal["Strict", "Lax", "None"] = "Lax"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str = "media"
+    region: str = "us-east-1"
+    endpoint_url: str = ""
+    addressing_style: Literal["path", "virtual"] = "path"
+    access_key_id: Secret = NO_SECRET
+    secret_access_key: Secret = NO_SECRET
+    upload_ttl_seconds: int = 900
+    delete_ttl_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    jwks_file: str = ""
+    jwks_url: str = ""
+    jwks_cache_seconds: int = 300
+    issuer: str = ""
+    audience: str = ""
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway_seconds: int = 30
+    dev_secret: Secret = NO_SECRET  # HS256, development only
+    groups_claim: str = "groups"
+
+
+@dataclass(frozen=True)
+class CorsSettings:
+    origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: Literal["production", "development"] = "production"
+    rules_file: Path = Path("rules.toml")
+    server: ServerSettings = field(default_factory=ServerSettings)
+    signing: SigningSettings = field(default_factory=SigningSettings)
+    cookies: CookieSettings = field(default_factory=CookieSettings)
+    s3: S3Settings = field(default_factory=S3Settings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    cors: CorsSettings = field(default_factory=CorsSettings)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+
+def _convert(kind: Any, value: Any, name: str, problems: list[str]) -> Any:
+    """Coerce a TOML or environment value to the field's declared type, or record a problem."""
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return value.lower() in ("true", "1", "yes")
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if kind is int or kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return kind(value)
+        if kind in (str, Secret, Path):
+            if not isinstance(value, str):
+                raise ValueError
+            return kind(value)
+        if origin is Literal:
+            if value not in typing.get_args(kind):
+                problems.append(f"{name} must be one of {', '.join(map(str, typing.get_args(kind)))}")
+                return None
+            return value
+        if origin is tuple:
+            items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise ValueError
+            return tuple(items)
+    except (TypeError, ValueError):
+        problems.append(f"{name} has the wrong type ({value!r} is not {getattr(kind, '__name__', kind)})")
+        return None
+    raise TypeError(f"unsupported settings type for {name}")  # a programming error, not input
+
+
+def _build(
+    cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str], prefix: str, problems: list[str]
+) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for unknown in sorted(set(raw) - known):
+        problems.append(f"unknown setting {prefix}{unknown}")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        name, kind = f"{prefix}{f.name}", hints[f.name]
+        env_name = "GATEWAY_" + name.replace(".", "_").upper()
+        if dataclasses.is_dataclass(kind):
+            section = raw.get(f.name, {})
+            if not isinstance(section, dict):
+                problems.append(f"[{f.name}] must be a table")
+                section = {}
+            values[f.name] = _build(kind, section, env, f"{f.name}.", problems)  # type: ignore[arg-type]
+            continue
+        if env_name in env:
+            value = _convert(kind, env[env_name], env_name, problems)
+        elif f.name in raw:
+            value = _convert(kind, raw[f.name], name, problems)
+        else:
+            continue
+        if value is not None:
+            values[f.name] = value
+    return cls(**values)
+
+
+def _positive(problems: list[str], **named: float) -> None:
+    for name, value in named.items():
+        if value <= 0:
+            problems.append(f"{name} must be positive")
+
+
+def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
+    if not 0 < s.server.port < 65536:
+        problems.append("server.port must be 1-65535")
+    _positive(
+        problems,
+        **{
+            "server.max_body_bytes": s.server.max_body_bytes,
+            "server.rate_limit_per_second": s.server.rate_limit_per_second,
+            "server.rate_limit_burst": s.server.rate_limit_burst,
+            "signing.window_seconds": s.signing.window_seconds,
+            "signing.max_batch": s.signing.max_batch,
+            "signing.cache_size": s.signing.cache_size,
+            "s3.upload_ttl_seconds": s.s3.upload_ttl_seconds,
+            "s3.delete_ttl_seconds": s.s3.delete_ttl_seconds,
+        },
+    )
+    if s.signing.grace_seconds < 0 or s.signing.not_before_skew_seconds < 0:
+        problems.append("signing.grace_seconds and signing.not_before_skew_seconds must be >= 0")
+    base = urlsplit(s.signing.cdn_base_url)
+    if base.scheme not in ("http", "https") or not base.hostname or base.path not in ("", "/") or base.query:
+        problems.append("signing.cdn_base_url must be scheme://host[:port] with no path")
+    elif base.scheme != "https" and not s.development:
+        problems.append("signing.cdn_base_url must be https:// outside development")
+    if s.cookies.same_site == "None" and not s.cookies.secure:
+        problems.append("cookies.same_site = None requires cookies.secure = true")
+    if not s.cookies.path.startswith("/"):
+        problems.append("cookies.path must start with /")
+    if not s.s3.bucket:
+        problems.append("s3.bucket is required")
+    if bool(s.s3.access_key_id) != bool(s.s3.secret_access_key):
+        problems.append("s3.access_key_id and s3.secret_access_key go together")
+    sources = [bool(s.auth.jwks_file), bool(s.auth.jwks_url), bool(s.auth.dev_secret)]
+    if s.auth.dev_secret and not s.development:
+        problems.append("auth.dev_secret (HS256) is allowed only with environment = development")
+    if s.development and s.auth.dev_secret and len(s.auth.dev_secret) < 32:
+        problems.append("auth.dev_secret must be at least 32 characters")
+    if not any(sources):
+        problems.append("auth needs jwks_file, jwks_url or (development) dev_secret")
+    if s.auth.jwks_url and not s.auth.jwks_url.startswith("https://") and not s.development:
+        problems.append("auth.jwks_url must be https:// outside development")
+    bad_algs = set(s.auth.algorithms) - {"RS256", "ES256"}
+    if bad_algs:
+        problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
+    for origin in s.cors.origins:
+        parts = urlsplit(origin)
+        if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            problems.append(f"cors.origins entry {origin!r} must be an exact scheme://host[:port]")
+    for label, path in (("signing.keys_dir", s.signing.keys_dir), ("rules_file", s.rules_file)):
+        if not (base_dir / path).exists():
+            problems.append(f"{label} {path} does not exist")
+    if s.auth.jwks_file and not (base_dir / s.auth.jwks_file).exists():
+        problems.append(f"auth.jwks_file {s.auth.jwks_file} does not exist")
+
+
+def _resolve(s: Settings, base_dir: Path) -> Settings:
+    """Make file paths absolute against the settings file's directory."""
+    auth = dataclasses.replace(s.auth, jwks_file=str(base_dir / s.auth.jwks_file) if s.auth.jwks_file else "")
+    signing = dataclasses.replace(s.signing, keys_dir=base_dir / s.signing.keys_dir)
+    return dataclasses.replace(s, rules_file=base_dir / s.rules_file, signing=signing, auth=auth)
+
+
+def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (optional) and the environment; raise :class:`SettingsError` with every problem."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise SettingsError([f"{path} does not exist"]) from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError([f"{path} is not valid TOML: {exc}"]) from None
+    settings = _build(Settings, raw, env, "", problems)
+    base_dir = path.parent if path is not None else Path.cwd()
+    _validate(settings, base_dir, problems)
+    if problems:
+        raise SettingsError(problems)
+    return _resolve(settings, base_dir)
