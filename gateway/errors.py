@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+
 class GatewayError(Exception):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal Server Error"
@@ -37,9 +38,9 @@ class GatewayError(Exception):
         self.extra = extra or {}
 
     def problem(self) -> dict[str, Any]:
-        slug = self.title.lower().replace(" ", "-")
+        # "about:blank": the status and title say everything (RFC 9457 section 4.2.1).
         return {
-            "type": PROBLEM_TYPE + slug,
+            "type": "about:blank",
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

@@ -52,18 +52,24 @@ read = "authenticated"
 """
 
 
-def make_settings(tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS | None, bucket: str,
-                  **signing: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS | None, bucket: str, **signing: Any
+) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
-    s3 = S3Settings(bucket=bucket, endpoint_url=seaweed.endpoint if seaweed else "http://127.0.0.1:9",
-                    access_key_id=Secret(seaweed.access_key if seaweed else "AKIAUNUSED"),
-                    secret_access_key=Secret(seaweed.secret_key if seaweed else "unused"))
+    s3 = S3Settings(
+        bucket=bucket,
+        endpoint_url=seaweed.endpoint if seaweed else "http://127.0.0.1:9",
+        access_key_id=Secret(seaweed.access_key if seaweed else "AKIAUNUSED"),
+        secret_access_key=Secret(seaweed.secret_key if seaweed else "unused"),
+    )
     return Settings(
-        environment="development", rules_file=rules,
+        environment="development",
+        rules_file=rules,
         server=ServerSettings(rate_limit_per_second=1000, rate_limit_burst=1000),
         signing=dataclasses.replace(SigningSettings(keys_dir=keyring_dir, cdn_base_url=CDN), **signing),
-        s3=s3, auth=AuthSettings(dev_secret=Secret(DEV_SECRET)),
+        s3=s3,
+        auth=AuthSettings(dev_secret=Secret(DEV_SECRET)),
     )
 
 
@@ -84,5 +90,7 @@ def settings(tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str)
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, settings: Settings) -> TestClient[web.Request, web.Application]:
+async def client(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> TestClient[web.Request, web.Application]:
     return await aiohttp_client(create_app(settings))
