@@ -47,7 +47,7 @@ class Authenticator:
         self._development = development
         self._http = http
         self._jwks: _KeySet | None = None
-        self._last_refresh = 0.0
+        self._last_forced = -_REFRESH_COOLDOWN
 
     @property
     def has_jwks(self) -> bool:
@@ -81,11 +81,14 @@ class Authenticator:
         return keys
 
     async def _refresh(self, force: bool) -> None:
+        """Reload when the cache is stale; ``force`` (an unknown kid) at most once per cooldown."""
         now = time.monotonic()
-        fresh = self._jwks and now - self._jwks.fetched_at < self._settings.jwks_cache_seconds
-        if self._jwks and ((fresh and not force) or now - self._last_refresh < _REFRESH_COOLDOWN):
+        if force:
+            if self._jwks is not None and now - self._last_forced < _REFRESH_COOLDOWN:
+                return
+            self._last_forced = now
+        elif self._jwks is not None and now - self._jwks.fetched_at < self._settings.jwks_cache_seconds:
             return
-        self._last_refresh = now
         try:
             self._jwks = _KeySet(await self._load_jwks(), now)
         except Unavailable:
@@ -100,7 +103,7 @@ class Authenticator:
         self._http = http or self._http
         if self.has_jwks:
             try:
-                await self._refresh(force=True)
+                await self._refresh(force=False)
             except Unavailable:
                 log.error("JWKS not loaded at start-up; tokens are refused until it loads")
 

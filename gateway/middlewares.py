@@ -56,6 +56,8 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         response = problem_response(_from_http(exc), request_id)
+        if "Allow" in exc.headers:  # 405 must say what is allowed (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
     except Exception:
         # A bug: the client learns nothing but the request id; the log has the traceback.
         log.exception("request %s failed", request_id)

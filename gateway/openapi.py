@@ -6,10 +6,14 @@ from typing import Any
 
 from gateway.settings import Settings
 
+# What a regular expression can say of DESIGN 4's path rules; the Unicode rules (NFC, no format
+# characters) and the 1024-byte limit are checked by the server and answered with 422.
+_PATH_PATTERN = r"^(?!/)(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))(?!.*%[0-9A-Fa-f]{2})[^*?\\\x00-\x1f\x7f-\x9f]+$"
 _PATH = {
     "type": "string",
     "minLength": 1,
     "maxLength": 1024,
+    "pattern": _PATH_PATTERN,
     "description": "An object key relative to the bucket root: no leading '/', no '.', '..' or empty "
     "segments, no '*', '?', '\\', control characters or percent-escapes; NFC Unicode.",
 }
@@ -48,7 +52,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     url_result = {
         "oneOf": [
             _obj({"path": _STR, "url": _STR}, ["path", "url"]),
-            _obj({"path": {"type": ["string", "null"]}, "error": _PROBLEM}, ["path", "error"]),
+            _obj({"path": _STR, "error": _PROBLEM}, ["path", "error"]),
         ]
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}, {}]
@@ -57,7 +61,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "post": {
                 "summary": "CloudFront signed cookies for a key prefix",
                 "security": bearer,
-                "requestBody": _body(_obj({"prefix": dict(_PATH, pattern="/$")}, ["prefix"])),
+                "requestBody": _body(
+                    _obj({"prefix": dict(_PATH, pattern=_PATH_PATTERN[:-2] + "*/$")}, ["prefix"])
+                ),
                 "responses": {
                     "200": _json(
                         _obj(
@@ -135,7 +141,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             "content_length": {"type": "integer", "minimum": 1},
                             "method": {"enum": ["PUT", "POST"]},
                         },
-                        ["path", "content_type"],
+                        ["path", "content_type", "content_length"],
                     )
                 ),
                 "responses": {

@@ -21,8 +21,8 @@ def _check_characters(text: str) -> None:
         if ch in "*?\\":
             raise PathError(f"'{ch}' is not allowed in a path")
         category = unicodedata.category(ch)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            raise PathError("control, format and unassigned characters are not allowed")
+        if category in ("Cc", "Cf", "Cs", "Zl", "Zp"):  # controls, bidi/zero-width, separators
+            raise PathError("control, format and line-separator characters are not allowed")
     if _ENCODED.search(text):
         raise PathError("percent-encoded sequences are not allowed (send the key itself)")
     if unicodedata.normalize("NFC", text) != text:

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.errors import CliError
 from gateway.keyring import KeyringError
 from gateway.rules import RulesError
+from gateway.s3client import NoCredentials
 from gateway.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("gateway")
@@ -66,7 +67,7 @@ def _check(settings: Settings) -> None:
 
     try:
         create_app(settings)
-    except (KeyringError, RulesError) as exc:
+    except (KeyringError, RulesError, NoCredentials) as exc:
         raise CliError(str(exc)) from None
 
 

@@ -11,9 +11,16 @@ from aiohttp import web
 
 from gateway import appkeys
 from gateway.auth import AuthFailure
-from gateway.errors import BadRequest, TooManyRequests, Unprocessable, UnsupportedMedia
+from gateway.errors import (
+    BadRequest,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMedia,
+)
 from gateway.paths import PathError, validate_key
-from gateway.rules import Principal
+from gateway.rules import Decision, Principal, Rule
 
 T = TypeVar("T")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -68,16 +75,18 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def field(
-    body: dict[str, Any], name: str, kind: type[T], default: T | None = None, required: bool = True
-) -> T:
+def field(body: dict[str, Any], name: str, kind: type[T], default: T | None = None) -> T:
+    """``body[name]`` of type ``kind``; absent means ``default``, or 400 when there is none."""
     if name not in body:
-        if required and default is None:
+        if default is None:
             raise BadRequest(f"'{name}' is required")
-        return default  # type: ignore[return-value]
+        return default
     value = body[name]
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise BadRequest(f"'{name}' must be an integer")
+    if kind is int:
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)  # JSON does not tell 3 from 3.0
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRequest(f"'{name}' must be an integer")
     if not isinstance(value, kind):
         raise BadRequest(f"'{name}' must be a {kind.__name__}")
     return value
@@ -88,3 +97,12 @@ def checked_path(value: object, *, prefix: bool = False) -> str:
         return validate_key(value, prefix=prefix)
     except PathError as exc:
         raise Unprocessable(str(exc)) from None
+
+
+def allowed_rule(decision: Decision, principal: Principal, what: str) -> Rule:
+    """The governing rule of an allowed decision; otherwise 401 for strangers, 403 for users."""
+    if decision.allowed and decision.rule is not None:
+        return decision.rule
+    if not principal.authenticated:
+        raise Unauthorized(f"sign in to {what}")
+    raise Forbidden(f"the access rules do not let you {what}")

@@ -7,8 +7,7 @@ import time
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import Forbidden
-from gateway.handlers.common import NO_STORE, caller, checked_path, field, read_json
+from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 
@@ -31,9 +30,8 @@ async def issue_cookies(request: web.Request) -> web.Response:
     body = await read_json(request)
     prefix = checked_path(field(body, "prefix", str), prefix=True)
     decision = request.app[appkeys.RULES].decide_prefix(prefix, principal)
-    if not decision.allowed or decision.rule is None:
-        raise Forbidden("the access rules do not let you read this prefix")
-    grant = request.app[appkeys.GRANTER].for_prefix(prefix, time.time(), decision.rule.grant_seconds)
+    rule = allowed_rule(decision, principal, "read everything under this prefix")
+    grant = request.app[appkeys.GRANTER].for_prefix(prefix, time.time(), rule.grant_seconds)
     response = web.json_response(
         {
             "resource": grant.resource,

@@ -7,8 +7,8 @@ import time
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import Forbidden, PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
-from gateway.handlers.common import NO_STORE, caller, checked_path, field, read_json
+from gateway.errors import PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
+from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.signing.s3 import PresignError, presign_delete, presign_post, presign_put
 
 
@@ -20,23 +20,21 @@ async def upload(request: web.Request) -> web.Response:
     method = field(body, "method", str, default="PUT")
     if method not in ("PUT", "POST"):
         raise Unprocessable("method must be PUT or POST")
-    length = field(body, "content_length", int, required=method == "PUT", default=None)
-    decision = request.app[appkeys.RULES].decide("write", path, principal)
-    rule = decision.rule
-    if not decision.allowed or rule is None:
-        raise Forbidden("the access rules do not let you write this path")
+    length = field(body, "content_length", int)
+    rule = allowed_rule(
+        request.app[appkeys.RULES].decide("write", path, principal), principal, "write this path"
+    )
     if content_type not in rule.content_types:
         raise UnsupportedMedia(f"content_type must be one of {', '.join(rule.content_types)}")
-    if length is not None and not 0 < length <= rule.max_upload_bytes:
-        if length > rule.max_upload_bytes:
-            raise PayloadTooLarge(f"uploads here are at most {rule.max_upload_bytes} bytes")
+    if length > rule.max_upload_bytes:
+        raise PayloadTooLarge(f"uploads here are at most {rule.max_upload_bytes} bytes")
+    if length < 1:
         raise Unprocessable("content_length must be positive")
     s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
     now = int(time.time())
     try:
         credentials = s3.credentials()
         if method == "PUT":
-            assert length is not None
             put = presign_put(
                 credentials,
                 s3.location,
@@ -74,9 +72,7 @@ async def delete(request: web.Request) -> web.Response:
     principal = await caller(request)
     body = await read_json(request)
     path = checked_path(field(body, "path", str))
-    decision = request.app[appkeys.RULES].decide("delete", path, principal)
-    if not decision.allowed:
-        raise Forbidden("the access rules do not let you delete this path")
+    allowed_rule(request.app[appkeys.RULES].decide("delete", path, principal), principal, "delete this path")
     s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
     now = int(time.time())
     try:

@@ -8,15 +8,15 @@ from typing import Any
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import Forbidden, GatewayError, PayloadTooLarge, Unprocessable
+from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, Unprocessable
 from gateway.grants import Grant
-from gateway.handlers.common import NO_STORE, caller, checked_path, field, read_json
+from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.rules import Principal
 
 
-def _policy_kind(app: web.Application, value: object) -> bool:
+def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
     """True for canned.  Either kind is byte-stable within a window."""
-    kind = value if value is not None else app[appkeys.SETTINGS].signing.default_url_policy
+    kind = value if given else app[appkeys.SETTINGS].signing.default_url_policy
     if kind not in ("canned", "custom"):
         raise Unprocessable("policy must be 'canned' or 'custom'")
     return kind == "canned"
@@ -26,10 +26,8 @@ def _sign_one(
     app: web.Application, principal: Principal, raw: object, canned: bool, now: float
 ) -> tuple[str, Grant]:
     path = checked_path(raw)
-    decision = app[appkeys.RULES].decide("read", path, principal)
-    if not decision.allowed or decision.rule is None:
-        raise Forbidden("the access rules do not let you read this path")
-    return app[appkeys.GRANTER].for_object(path, now, canned, decision.rule.grant_seconds)
+    rule = allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
+    return app[appkeys.GRANTER].for_object(path, now, canned, rule.grant_seconds)
 
 
 async def batch(request: web.Request) -> web.Response:
@@ -39,7 +37,9 @@ async def batch(request: web.Request) -> web.Response:
     limit = request.app[appkeys.SETTINGS].signing.max_batch
     if len(paths) > limit:
         raise PayloadTooLarge(f"at most {limit} paths per request")
-    canned = _policy_kind(request.app, body.get("policy"))
+    if not all(isinstance(p, str) for p in paths):
+        raise BadRequest("'paths' must be a list of strings")
+    canned = _policy_kind(request.app, body.get("policy"), "policy" in body)
     now = time.time()
     results: list[dict[str, Any]] = []
     expires: int | None = None
@@ -47,7 +47,7 @@ async def batch(request: web.Request) -> web.Response:
         try:
             url, grant = _sign_one(request.app, principal, raw, canned, now)
         except GatewayError as exc:
-            results.append({"path": raw if isinstance(raw, str) else None, "error": exc.problem()})
+            results.append({"path": raw, "error": exc.problem()})
             continue
         expires = grant.expires if expires is None else min(expires, grant.expires)
         results.append({"path": raw, "url": url})
@@ -62,7 +62,7 @@ async def single(request: web.Request) -> web.Response:
     values = request.query.getall("path", [])
     if len(values) != 1:
         raise Unprocessable("give exactly one 'path' query parameter")
-    canned = _policy_kind(request.app, request.query.get("policy"))
+    canned = _policy_kind(request.app, request.query.get("policy"), "policy" in request.query)
     url, grant = _sign_one(request.app, principal, values[0], canned, time.time())
     return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
 

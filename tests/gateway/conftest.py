@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -94,3 +100,54 @@ async def client(
     aiohttp_client: ClientFactory, settings: Settings
 ) -> TestClient[web.Request, web.Application]:
     return await aiohttp_client(create_app(settings))
+
+
+def write_config(tmp_path: Path, keyring_dir: Path) -> Path:
+    """A gateway.toml for a real ``cdn-gateway serve`` process (S3 unreachable: presigning is local)."""
+    (tmp_path / "rules.toml").write_text(RULES)
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        f'environment = "development"\nrules_file = "rules.toml"\n'
+        f"[server]\nrate_limit_per_second = 100000\nrate_limit_burst = 100000\n"
+        f'[signing]\nkeys_dir = "{keyring_dir}"\ncdn_base_url = "{CDN}"\n'
+        f'[s3]\nbucket = "b"\nendpoint_url = "http://127.0.0.1:9"\naccess_key_id = "AKIAX"\n'
+        f'secret_access_key = "x"\n[auth]\ndev_secret = "{DEV_SECRET}"\n'
+    )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+@contextlib.contextmanager
+def gateway_process(config: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``cdn-gateway serve`` as its own process; yields its base URL once it answers."""
+    port = free_port()
+    log_path = config.parent / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--config", str(config), "--port", str(port), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while not answers(base):
+            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
