@@ -17,6 +17,7 @@ _PATH = {
     "description": "An object key relative to the bucket root: no leading '/', no '.', '..' or empty "
     "segments, no '*', '?', '\\', control characters or percent-escapes; NFC Unicode.",
 }
+_PREFIX = dict(_PATH, pattern=_PATH_PATTERN[:-2] + "*/$")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
@@ -61,9 +62,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "post": {
                 "summary": "CloudFront signed cookies for a key prefix",
                 "security": bearer,
-                "requestBody": _body(
-                    _obj({"prefix": dict(_PATH, pattern=_PATH_PATTERN[:-2] + "*/$")}, ["prefix"])
-                ),
+                "requestBody": _body(_obj({"prefix": _PREFIX}, ["prefix"])),
                 "responses": {
                     "200": _json(
                         _obj(
@@ -75,8 +74,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 },
             },
             "delete": {
-                "summary": "Clear the signed cookies (logout)",
-                "responses": {"204": {"description": "cleared"}},
+                "summary": "Clear the signed cookies of a prefix (logout)",
+                "parameters": [{"name": "prefix", "in": "query", "schema": _PREFIX}],
+                "responses": {"204": {"description": "cleared"}, **_problems(422)},
             },
         },
         "/v1/signed-urls": {

@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
+from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 
-class SettingsError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid settings: " + "; ".join(problems))
-
-
-class Secret(str):
-    """A string whose repr never shows the value (secrets must not reach logs)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self else "Secret('')"
-
-
-NO_SECRET = Secret("")
+__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +49,7 @@ class SigningSettings:
 @dataclass(frozen=True)
 class CookieSettings:
     domain: str = ""  # host-only by default: the narrowest scope (security case 32)
-    path: str = "/"
+    path: str = ""  # empty: each grant's own prefix, e.g. Path=/tiles/
     secure: bool = True
     http_only: bool = True
     same_site: Literal["Strict", "Lax", "None"] = "Lax"
@@ -117,81 +101,10 @@ class Settings:
         return self.environment == "development"
 
 
-def _convert(kind: Any, value: Any, name: str, problems: list[str]) -> Any:
-    """Coerce a TOML or environment value to the field's declared type, or record a problem."""
-    origin = typing.get_origin(kind)
-    try:
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                return value.lower() in ("true", "1", "yes")
-            if not isinstance(value, bool):
-                raise ValueError
-            return value
-        if kind is int or kind is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return kind(value)
-        if kind in (str, Secret, Path):
-            if not isinstance(value, str):
-                raise ValueError
-            return kind(value)
-        if origin is Literal:
-            if value not in typing.get_args(kind):
-                problems.append(f"{name} must be one of {', '.join(map(str, typing.get_args(kind)))}")
-                return None
-            return value
-        if origin is tuple:
-            items = [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
-            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-                raise ValueError
-            return tuple(items)
-    except (TypeError, ValueError):
-        problems.append(f"{name} has the wrong type ({value!r} is not {getattr(kind, '__name__', kind)})")
-        return None
-    raise TypeError(f"unsupported settings type for {name}")  # a programming error, not input
-
-
-def _build(
-    cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str], prefix: str, problems: list[str]
-) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
-    for unknown in sorted(set(raw) - known):
-        problems.append(f"unknown setting {prefix}{unknown}")
-    values: dict[str, Any] = {}
-    for f in fields(cls):
-        name, kind = f"{prefix}{f.name}", hints[f.name]
-        env_name = "GATEWAY_" + name.replace(".", "_").upper()
-        if dataclasses.is_dataclass(kind):
-            section = raw.get(f.name, {})
-            if not isinstance(section, dict):
-                problems.append(f"[{f.name}] must be a table")
-                section = {}
-            values[f.name] = _build(kind, section, env, f"{f.name}.", problems)  # type: ignore[arg-type]
-            continue
-        if env_name in env:
-            value = _convert(kind, env[env_name], env_name, problems)
-        elif f.name in raw:
-            value = _convert(kind, raw[f.name], name, problems)
-        else:
-            continue
-        if value is not None:
-            values[f.name] = value
-    return cls(**values)
-
-
-def _positive(problems: list[str], **named: float) -> None:
-    for name, value in named.items():
-        if value <= 0:
-            problems.append(f"{name} must be positive")
-
-
 def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     if not 0 < s.server.port < 65536:
         problems.append("server.port must be 1-65535")
-    _positive(
+    positive(
         problems,
         **{
             "server.max_body_bytes": s.server.max_body_bytes,
@@ -213,7 +126,7 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         problems.append("signing.cdn_base_url must be https:// outside development")
     if s.cookies.same_site == "None" and not s.cookies.secure:
         problems.append("cookies.same_site = None requires cookies.secure = true")
-    if not s.cookies.path.startswith("/"):
+    if s.cookies.path and not s.cookies.path.startswith("/"):
         problems.append("cookies.path must start with /")
     if not s.s3.bucket:
         problems.append("s3.bucket is required")
@@ -252,16 +165,9 @@ def _resolve(s: Settings, base_dir: Path) -> Settings:
 def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (optional) and the environment; raise :class:`SettingsError` with every problem."""
     env = os.environ if env is None else env
-    raw: dict[str, Any] = {}
+    raw = read_toml(path) if path is not None else {}
     problems: list[str] = []
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise SettingsError([f"{path} does not exist"]) from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError([f"{path} is not valid TOML: {exc}"]) from None
-    settings = _build(Settings, raw, env, "", problems)
+    settings = build(Settings, raw, env, "GATEWAY_", problems)
     base_dir = path.parent if path is not None else Path.cwd()
     _validate(settings, base_dir, problems)
     if problems:

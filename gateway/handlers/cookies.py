@@ -1,4 +1,9 @@
-"""``POST /v1/cookies`` and ``DELETE /v1/cookies``: CloudFront signed cookies for a prefix."""
+"""``POST /v1/cookies`` and ``DELETE /v1/cookies``: CloudFront signed cookies for a prefix.
+
+Each grant's cookies carry ``Path=/<prefix>`` (unless settings fix a path), so a browser can hold
+grants for several prefixes at once: CloudFront's cookie names are fixed, and cookies of one
+path would overwrite each other.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,23 @@ from gateway import appkeys
 from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
+from gateway.signing.encoding import encode_key
 
 
-def _set(response: web.StreamResponse, settings: CookieSettings, name: str, value: str) -> None:
-    # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.
-    response.set_cookie(
-        name,
-        value,
-        domain=settings.domain or None,
-        path=settings.path,
-        secure=settings.secure,
-        httponly=settings.http_only,
-        samesite=settings.same_site,
-    )
+def cookie_path(settings: CookieSettings, prefix: str | None) -> str:
+    if settings.path:
+        return settings.path
+    return "/" + encode_key(prefix) if prefix else "/"
+
+
+def _attributes(settings: CookieSettings, prefix: str | None) -> dict[str, object]:
+    return {
+        "domain": settings.domain or None,
+        "path": cookie_path(settings, prefix),
+        "secure": settings.secure,
+        "httponly": settings.http_only,
+        "samesite": settings.same_site,
+    }
 
 
 async def issue_cookies(request: web.Request) -> web.Response:
@@ -41,22 +50,20 @@ async def issue_cookies(request: web.Request) -> web.Response:
         },
         headers=NO_STORE,
     )
-    settings = request.app[appkeys.SETTINGS].cookies
+    attributes = _attributes(request.app[appkeys.SETTINGS].cookies, prefix)
     for name, value in grant.signed.cookies().items():
-        _set(response, settings, name, value)
+        # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.
+        response.set_cookie(name, value, **attributes)  # type: ignore[arg-type]
     return response
 
 
 async def clear_cookies(request: web.Request) -> web.Response:
-    settings = request.app[appkeys.SETTINGS].cookies
+    """Logout: expire the cookies of ``?prefix=`` (or of the fixed cookie path)."""
+    prefix = request.query.get("prefix")
+    if prefix is not None:
+        prefix = checked_path(prefix, prefix=True)
+    attributes = _attributes(request.app[appkeys.SETTINGS].cookies, prefix)
     response = web.Response(status=204, headers=NO_STORE)
     for name in SIGNING_PARAMS:
-        response.del_cookie(
-            COOKIE_PREFIX + name,
-            domain=settings.domain or None,
-            path=settings.path,
-            secure=settings.secure,
-            httponly=settings.http_only,
-            samesite=settings.same_site,
-        )
+        response.del_cookie(COOKIE_PREFIX + name, **attributes)  # type: ignore[arg-type]
     return response

@@ -81,13 +81,15 @@ async def test_cookie_response_shape_and_attributes(client: Client) -> None:
         lowered = header.lower()
         assert "secure" in lowered and "httponly" in lowered and "samesite=lax" in lowered
         assert "domain=" not in lowered and "max-age" not in lowered and "expires=" not in lowered
+        assert "path=/tiles/" in lowered  # scoped to the prefix, so other grants' cookies survive
         assert len(header) < 4096
     cookies = cookie_values(response)
     assert verifies(f"{CDN}/tiles/3/4/2.png", cookies)
     assert not verifies(f"{CDN}/users/alice/x.png", cookies)
-    cleared = await client.delete("/v1/cookies")
+    cleared = await client.delete("/v1/cookies", params={"prefix": "tiles/"})
     assert cleared.status == 204
-    assert all("max-age=0" in h.lower() for h in cleared.headers.getall("Set-Cookie"))
+    assert all("max-age=0" in h.lower() and "path=/tiles/" in h.lower() for h in cleared.headers.getall("Set-Cookie"))
+    assert (await client.delete("/v1/cookies", params={"prefix": "../"})).status == 422
 
 
 async def test_signed_urls_batch_single_and_redirect(client: Client) -> None:
