@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMedia,
 )
+from gateway.netutil import viewer_ip
 from gateway.paths import PathError, validate_key
 from gateway.rules import Decision, Principal, Rule
 
@@ -27,20 +27,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def client_ip(request: web.Request) -> str:
-    """The socket peer, or the right-most untrusted X-Forwarded-For hop behind trusted proxies."""
-    remote = request.remote or ""
     trusted = request.app[appkeys.SETTINGS].server.trusted_proxies
-    if remote not in trusted:
-        return remote
-    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
-        hop = hop.strip()
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return remote
-        if hop not in trusted:
-            return hop
-    return remote
+    return viewer_ip(request.remote, request.headers.get("X-Forwarded-For", ""), trusted)
 
 
 async def caller(request: web.Request) -> Principal:

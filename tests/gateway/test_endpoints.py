@@ -88,7 +88,9 @@ async def test_cookie_response_shape_and_attributes(client: Client) -> None:
     assert not verifies(f"{CDN}/users/alice/x.png", cookies)
     cleared = await client.delete("/v1/cookies", params={"prefix": "tiles/"})
     assert cleared.status == 204
-    assert all("max-age=0" in h.lower() and "path=/tiles/" in h.lower() for h in cleared.headers.getall("Set-Cookie"))
+    assert all(
+        "max-age=0" in h.lower() and "path=/tiles/" in h.lower() for h in cleared.headers.getall("Set-Cookie")
+    )
     assert (await client.delete("/v1/cookies", params={"prefix": "../"})).status == 422
 
 

@@ -1,0 +1,114 @@
+"""Edge settings: TOML with ``EDGE_<SECTION>_<NAME>`` overrides, and the cache behaviours.
+
+Behaviours are matched in order by path pattern, like a CloudFront distribution's; the last
+one should be ``*`` (the default behaviour).  Each is signed (trusted keys from the keyring) or
+public, and served from the private bucket (``origin = "s3"``) or proxied to a custom origin URL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+
+
+@dataclass(frozen=True)
+class Behavior:
+    path_pattern: str
+    signed: bool = True
+    origin: str = "s3"  # "s3" or a custom origin base URL such as http://127.0.0.1:8080
+    forward_query: bool = False  # CloudFront forwards no viewer query string unless told to
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class EdgeServer:
+    host: str = "127.0.0.1"
+    port: int = 8081
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EdgeOrigin:
+    endpoint_url: str = "http://127.0.0.1:9000"
+    bucket: str = "demo"
+    region: str = "us-east-1"
+    access_key_id: Secret = NO_SECRET
+    secret_access_key: Secret = NO_SECRET
+    connect_timeout_seconds: float = 2.0
+    read_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class EdgeCache:
+    max_bytes: int = 64 * 1024 * 1024
+    max_object_bytes: int = 2 * 1024 * 1024  # larger objects stream through uncached
+    default_ttl_seconds: int = 86400  # CloudFront's default TTL
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    keys_dir: Path = Path("keys")
+    reload_interval_seconds: float = 2.0
+    server: EdgeServer = field(default_factory=EdgeServer)
+    origin: EdgeOrigin = field(default_factory=EdgeOrigin)
+    cache: EdgeCache = field(default_factory=EdgeCache)
+    behaviors: tuple[Behavior, ...] = (Behavior("*"),)
+
+
+def _behaviors(raw: Any, problems: list[str]) -> tuple[Behavior, ...]:
+    if raw is None:
+        return EdgeSettings.behaviors
+    if not isinstance(raw, list) or not raw:
+        problems.append("[[behaviors]] must be a non-empty list of tables")
+        return ()
+    out = []
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            problems.append(f"behaviors[{index}] must be a table")
+            continue
+        behavior = build(Behavior, table, {}, "", problems, f"behaviors[{index}].")
+        origin = urlsplit(behavior.origin)
+        if behavior.origin != "s3" and (origin.scheme not in ("http", "https") or not origin.hostname):
+            problems.append(f"behaviors[{index}].origin must be 's3' or an http(s) URL")
+        if not behavior.path_pattern:
+            problems.append(f"behaviors[{index}].path_pattern is required")
+        out.append(behavior)
+    if out and out[-1].path_pattern != "*":
+        problems.append("the last behavior must be the default, path_pattern = '*'")
+    return tuple(out)
+
+
+def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) -> EdgeSettings:
+    env = os.environ if env is None else env
+    raw = read_toml(path) if path is not None else {}
+    problems: list[str] = []
+    settings = build(EdgeSettings, raw, env, "EDGE_", problems, skip=("behaviors",))
+    settings = dataclasses.replace(settings, behaviors=_behaviors(raw.get("behaviors"), problems))
+    positive(
+        problems,
+        **{
+            "cache.max_bytes": settings.cache.max_bytes,
+            "cache.max_object_bytes": settings.cache.max_object_bytes,
+            "origin.read_timeout_seconds": settings.origin.read_timeout_seconds,
+            "origin.connect_timeout_seconds": settings.origin.connect_timeout_seconds,
+        },
+    )
+    if not settings.origin.access_key_id or not settings.origin.secret_access_key:
+        problems.append(
+            "origin.access_key_id and origin.secret_access_key are required (origin access control)"
+        )
+    base = path.parent if path is not None else Path.cwd()
+    keys_dir = base / settings.keys_dir
+    if not keys_dir.is_dir():
+        problems.append(f"keys_dir {settings.keys_dir} does not exist")
+    if problems:
+        raise SettingsError(problems)
+    result: EdgeSettings = dataclasses.replace(settings, keys_dir=keys_dir)
+    return result
