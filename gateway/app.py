@@ -98,5 +98,9 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
     app[appkeys.S3] = s3
     app.cleanup_ctx.append(_resources)
     _routes(app)
+    if settings.demo.enabled:
+        from gateway.demo import add_demo_routes
+
+        add_demo_routes(app, settings.demo.vendor_dir)
     _cors(app, settings)
     return app

@@ -86,6 +86,12 @@ class CorsSettings:
 
 
 @dataclass(frozen=True)
+class DemoSettings:
+    enabled: bool = False  # the demo pages and their sign-in endpoint: development only
+    vendor_dir: Path = Path("node_modules")  # where `npm ci` put Leaflet
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: Literal["production", "development"] = "production"
     rules_file: Path = Path("rules.toml")
@@ -95,6 +101,7 @@ class Settings:
     s3: S3Settings = field(default_factory=S3Settings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
 
     @property
     def development(self) -> bool:
@@ -144,6 +151,8 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     bad_algs = set(s.auth.algorithms) - {"RS256", "ES256"}
     if bad_algs:
         problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
+    if s.demo.enabled and not (s.development and s.auth.dev_secret):
+        problems.append("demo.enabled needs environment = development and auth.dev_secret")
     for origin in s.cors.origins:
         parts = urlsplit(origin)
         if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
@@ -159,7 +168,8 @@ def _resolve(s: Settings, base_dir: Path) -> Settings:
     """Make file paths absolute against the settings file's directory."""
     auth = dataclasses.replace(s.auth, jwks_file=str(base_dir / s.auth.jwks_file) if s.auth.jwks_file else "")
     signing = dataclasses.replace(s.signing, keys_dir=base_dir / s.signing.keys_dir)
-    return dataclasses.replace(s, rules_file=base_dir / s.rules_file, signing=signing, auth=auth)
+    demo = dataclasses.replace(s.demo, vendor_dir=base_dir / s.demo.vendor_dir)
+    return dataclasses.replace(s, rules_file=base_dir / s.rules_file, signing=signing, auth=auth, demo=demo)
 
 
 def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:

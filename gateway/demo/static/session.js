@@ -1,0 +1,45 @@
+// Demo sign-in and CloudFront cookie grants, renewed at refresh_after without touching any URL.
+"use strict";
+
+const demo = (window.demo = { token: null, sub: null, grants: {}, renewals: 0, tileErrors: 0, tilesLoaded: 0 });
+
+function setStatus(text, isError) {
+  const status = document.getElementById("status");
+  status.textContent = text;
+  status.className = isError ? "error" : "";
+}
+
+async function signIn(sub) {
+  const response = await fetch("/demo/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sub }),
+  });
+  if (!response.ok) throw new Error(`sign-in failed: ${response.status}`);
+  const body = await response.json();
+  demo.token = body.token;
+  demo.sub = body.sub;
+  return body.sub;
+}
+
+// Ask the gateway for cookies covering `prefix`; the browser stores them (Path=/prefix) and sends
+// them with every request under it.  Renew in the next window, with jitter so clients spread out.
+async function grant(prefix) {
+  const response = await fetch("/v1/cookies", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${demo.token}` },
+    body: JSON.stringify({ prefix }),
+  });
+  if (!response.ok) throw new Error(`cookie grant for ${prefix} failed: ${response.status}`);
+  const body = await response.json();
+  demo.grants[prefix] = body;
+  const jitter = Math.random() * 1000;
+  const wait = Math.max(1000, body.refresh_after * 1000 - Date.now() + jitter);
+  clearTimeout(grant.timers?.[prefix]);
+  grant.timers = grant.timers || {};
+  grant.timers[prefix] = setTimeout(() => {
+    demo.renewals += 1;
+    grant(prefix).catch((error) => setStatus(error.message, true));
+  }, wait);
+  return body;
+}

@@ -1,0 +1,5 @@
+import sys
+
+from gateway.devstack.stack import main
+
+sys.exit(main())

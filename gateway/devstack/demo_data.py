@@ -1,0 +1,87 @@
+"""Demo content for ``make run``: map tiles drawn with Pillow and a few images.
+
+Tiles follow the slippy-map scheme ``tiles/{z}/{x}/{y}.png`` for zooms 0-5 (1,365 tiles); each
+shows its own coordinates over a colour that drifts with position, so a wrong tile is visible.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+MARKER = ".demo-data-v1"
+MAX_ZOOM = 5
+
+
+def tile_png(z: int, x: int, y: int) -> bytes:
+    n = 2**z
+    image = Image.new("RGB", (256, 256), (40 + 180 * x // n, 90 + 120 * y // n, 200 - 25 * z))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 255, 255), outline=(255, 255, 255), width=2)
+    for step in range(0, 256, 64):
+        draw.line((step, 0, step, 255), fill=(255, 255, 255, 60))
+        draw.line((0, step, 255, step), fill=(255, 255, 255, 60))
+    draw.text((12, 12), f"z{z} x{x} y{y}", fill=(255, 255, 255), font_size=24)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def picture_png(label: str, colour: tuple[int, int, int]) -> bytes:
+    image = Image.new("RGB", (320, 200), colour)
+    ImageDraw.Draw(image).text((16, 80), label, fill=(255, 255, 255), font_size=28)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def objects() -> Iterator[tuple[str, bytes]]:
+    for z in range(MAX_ZOOM + 1):
+        for x in range(2**z):
+            for y in range(2**z):
+                yield f"tiles/{z}/{x}/{y}.png", tile_png(z, x, y)
+    yield "public/welcome.png", picture_png("public/welcome.png", (30, 120, 60))
+    yield "public/logo.png", picture_png("cdn-gateway", (20, 20, 20))
+    yield "users/demo/holiday.png", picture_png("users/demo/holiday.png", (160, 60, 40))
+    yield "users/demo/notes.png", picture_png("users/demo/notes.png", (60, 60, 160))
+
+
+def fill_bucket(client: Any, bucket: str, allowed_origin: str) -> bool:
+    """Create and fill the private demo bucket once; False when it was already there."""
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        client.create_bucket(Bucket=bucket)
+    # Browser uploads go straight to S3 from the demo page's origin.
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [allowed_origin],
+                    "AllowedMethods": ["POST", "PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+    try:
+        client.head_object(Bucket=bucket, Key=MARKER)
+        return False
+    except client.exceptions.ClientError:
+        pass
+
+    def put(item: tuple[str, bytes]) -> None:
+        client.put_object(
+            Bucket=bucket, Key=item[0], Body=item[1], ContentType="image/png", CacheControl="max-age=86400"
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, objects()))
+    client.put_object(Bucket=bucket, Key=MARKER, Body=b"1")
+    return True

@@ -1,0 +1,69 @@
+"""The whole local stack (as ``make run`` starts it) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from gateway.devstack.seaweed import free_ports
+from gateway.devstack.stack import Stack, StackConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+# How Chromium must start here (headless, as root, with no background network traffic).
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WINDOW, GRACE = 12, 6  # short cookie windows, so a test sees them roll over
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    local = tmp_path_factory.mktemp("stack")
+    gateway_port, edge_port, s3_port = free_ports(3)
+    config = StackConfig(
+        root=ROOT,
+        local=local,
+        gateway_port=gateway_port,
+        edge_port=edge_port,
+        s3_port=s3_port,
+        window_seconds=WINDOW,
+        grace_seconds=GRACE,
+    )
+    import os
+
+    os.environ["KEYS_DIR"] = str(local / "keys")
+    running = Stack(config)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        os.environ.pop("KEYS_DIR", None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def edge_requests(stack: Stack, path_prefix: str = "/tiles/") -> list[dict[str, Any]]:
+    """What the edge actually served, from its JSON access log."""
+    lines = (stack.config.local / "logs" / "edge.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    return [r for r in records if str(r.get("path", "")).startswith(path_prefix)]
