@@ -24,7 +24,7 @@ $(NODE): package.json package-lock.json
 # Debian's Chromium for the browser tests (no browser downloads here).
 $(CHROMIUM):
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 test: install
 	$(BIN)/python -m pytest -q
