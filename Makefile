@@ -6,7 +6,11 @@ STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install test lint fmt run bench clean
+.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys
+
+# Key commands use the gateway settings when there are any (make run writes .local/gateway.toml).
+CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
+KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
 install: $(STAMP) $(NODE) $(CHROMIUM)
 
@@ -41,6 +45,16 @@ fmt: $(STAMP)
 # The whole stack on loopback; override with GATEWAY_PORT=, EDGE_PORT=, S3_PORT=, HOST=.
 run: $(STAMP) $(NODE)
 	$(BIN)/python -m gateway.devstack
+
+# Create, publish, wait, switch: zero downtime.  Then, once old grants expired: retire-keys.
+rotate-keys: $(STAMP)
+	$(BIN)/cdn-gateway keys rotate $(KEYARGS)
+
+retire-keys: $(STAMP)
+	$(BIN)/cdn-gateway keys retire $(KEYARGS)
+
+keys: $(STAMP)
+	$(BIN)/cdn-gateway keys list $(KEYARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules test-artifacts

@@ -86,6 +86,16 @@ class CorsSettings:
 
 
 @dataclass(frozen=True)
+class KeysSettings:
+    publisher: Literal["local", "cloudfront"] = "local"  # local: the edge trusts the keyring itself
+    key_group_id: str = ""  # the CloudFront key group the distribution trusts
+    algorithm: Literal["rsa", "ecdsa"] = "ecdsa"
+    # Wait between publishing a key and signing with it: CloudFront edges, or the local edge's reload.
+    propagation_seconds: float = 5.0
+    max_keys_in_group: int = 5
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool = False  # the demo pages and their sign-in endpoint: development only
     vendor_dir: Path = Path("node_modules")  # where `npm ci` put Leaflet
@@ -102,6 +112,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
+    keys: KeysSettings = field(default_factory=KeysSettings)
 
     @property
     def development(self) -> bool:
@@ -151,6 +162,10 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     bad_algs = set(s.auth.algorithms) - {"RS256", "ES256"}
     if bad_algs:
         problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
+    if s.keys.publisher == "cloudfront" and not s.keys.key_group_id:
+        problems.append("keys.key_group_id is required with keys.publisher = cloudfront")
+    if s.keys.propagation_seconds < 0 or not 1 <= s.keys.max_keys_in_group <= 100:
+        problems.append("keys.propagation_seconds must be >= 0 and keys.max_keys_in_group 1-100")
     if s.demo.enabled and not (s.development and s.auth.dev_secret):
         problems.append("demo.enabled needs environment = development and auth.dev_secret")
     for origin in s.cors.origins:

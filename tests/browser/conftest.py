@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from gateway.devstack.seaweed import free_ports
-from gateway.devstack.stack import Stack, StackConfig
+from gateway.devstack.stack import Stack
+from tests.stackutil import ROOT, running_stack
 
-ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 # How Chromium must start here (headless, as root, with no background network traffic).
 CHROMIUM_ARGS = [
@@ -31,27 +29,8 @@ WINDOW, GRACE = 12, 6  # short cookie windows, so a test sees them roll over
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    local = tmp_path_factory.mktemp("stack")
-    gateway_port, edge_port, s3_port = free_ports(3)
-    config = StackConfig(
-        root=ROOT,
-        local=local,
-        gateway_port=gateway_port,
-        edge_port=edge_port,
-        s3_port=s3_port,
-        window_seconds=WINDOW,
-        grace_seconds=GRACE,
-    )
-    import os
-
-    os.environ["KEYS_DIR"] = str(local / "keys")
-    running = Stack(config)
-    try:
-        running.start()
+    with running_stack(tmp_path_factory.mktemp("stack"), WINDOW, GRACE) as running:
         yield running
-    finally:
-        running.stop()
-        os.environ.pop("KEYS_DIR", None)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Key lifecycle: publish, switch, drain, retire (DESIGN 6, research/cloudfront.md 1.8)."""
