@@ -12,8 +12,9 @@ from aiohttp import web
 
 from gateway import appkeys
 from gateway.auth import Authenticator
+from gateway.credentials.vendor import CredentialVendor
 from gateway.grants import Granter
-from gateway.handlers import cookies, meta, uploads, urls
+from gateway.handlers import cookies, credentials, meta, uploads, urls
 from gateway.keyring import Keyring
 from gateway.keyring_watch import KeyringHolder
 from gateway.metrics import Metrics
@@ -34,6 +35,7 @@ def _routes(app: web.Application) -> None:
     r.add_get("/v1/r/{path:.+}", urls.redirect, allow_head=False)
     r.add_post("/v1/uploads", uploads.upload)
     r.add_post("/v1/deletes", uploads.delete)
+    r.add_post("/v1/credentials", credentials.vend)
     r.add_get("/v1/keys", meta.keys, allow_head=False)
     r.add_get("/healthz", meta.healthz)
     r.add_get("/readyz", meta.readyz)
@@ -88,6 +90,9 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
     app[appkeys.LIMITER] = RateLimiter(
         settings.server.rate_limit_per_second, settings.server.rate_limit_burst
     )
+    app[appkeys.GUEST_LIMITER] = RateLimiter(
+        settings.server.guest_rate_limit_per_second, settings.server.guest_rate_limit_burst
+    )
     app[appkeys.READINESS] = {}
     app[appkeys.AUTH] = Authenticator(settings.auth, settings.development)
     if s3 is None:
@@ -96,6 +101,13 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
         )
         s3 = S3Presigner(location, settings.s3.access_key_id or None, settings.s3.secret_access_key or None)
     app[appkeys.S3] = s3
+    if settings.credentials.mode != "off":
+        app[appkeys.VENDOR] = CredentialVendor(
+            settings.credentials,
+            settings.s3.bucket,
+            settings.s3.access_key_id or None,
+            settings.s3.secret_access_key or None,
+        )
     app.cleanup_ctx.append(_resources)
     _routes(app)
     if settings.demo.enabled:

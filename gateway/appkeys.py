@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.auth import Authenticator
+from gateway.credentials.vendor import CredentialVendor
 from gateway.grants import Granter
 from gateway.keyring_watch import KeyringHolder
 from gateway.metrics import Metrics
@@ -20,5 +21,7 @@ GRANTER = web.AppKey("granter", Granter)
 METRICS = web.AppKey("metrics", Metrics)
 AUTH = web.AppKey("auth", Authenticator)
 LIMITER = web.AppKey("limiter", RateLimiter)
+GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 S3 = web.AppKey("s3", S3Presigner)
 READINESS = web.AppKey("readiness", dict)
+VENDOR = web.AppKey("vendor", CredentialVendor)

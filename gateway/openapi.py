@@ -189,6 +189,46 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 },
             },
         },
+        "/v1/credentials": {
+            "post": {
+                "summary": "Temporary AWS credentials scoped by a session policy to the caller's prefixes",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": _obj({"duration_seconds": {"type": "integer", "minimum": 1}}, [])
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        _obj(
+                            {
+                                "access_key_id": _STR,
+                                "secret_access_key": _STR,
+                                "session_token": _STR,
+                                "expiration": _STR,
+                                "bucket": _STR,
+                                "region": _STR,
+                                "endpoint_url": {"type": ["string", "null"]},
+                                "prefixes": {"type": "object"},
+                            },
+                            [
+                                "access_key_id",
+                                "secret_access_key",
+                                "session_token",
+                                "expiration",
+                                "bucket",
+                                "region",
+                                "prefixes",
+                            ],
+                        )
+                    ),
+                    **_problems(400, 401, 403, 404, 415, 422, 429, 503),
+                },
+            },
+        },
         "/v1/keys": {
             "get": {
                 "summary": "Public keys in the keyring",

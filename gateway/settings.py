@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 
+_ROLE_ARN = re.compile(r"\Aarn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,128}\Z")
 __all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
 
 
@@ -28,6 +30,9 @@ class ServerSettings:
     # Requests per second per principal (client IP for anonymous callers), and the burst above it.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # Anonymous callers (guests) are limited per client IP, more tightly.
+    guest_rate_limit_per_second: float = 10.0
+    guest_rate_limit_burst: int = 40
     trusted_proxies: tuple[str, ...] = ()
 
 
@@ -40,6 +45,7 @@ class SigningSettings:
     grace_seconds: int = 600
     # DateGreaterThan is back-dated this far before the window start (0 leaves it out).
     not_before_skew_seconds: int = 60
+    guest_window_seconds: int = 300  # guests get shorter grants than signed-in users
     default_url_policy: Literal["canned", "custom"] = "canned"
     max_batch: int = 100
     cache_size: int = 100_000
@@ -96,6 +102,20 @@ class KeysSettings:
 
 
 @dataclass(frozen=True)
+class CredentialsSettings:
+    mode: Literal["off", "assume_role", "federation_token"] = "off"
+    role_arn: str = ""  # may name a role in another account
+    external_id: Secret = NO_SECRET
+    endpoint_url: str = ""  # empty: AWS STS
+    region: str = "us-east-1"
+    min_seconds: int = 900  # STS's minimum
+    max_seconds: int = 3600
+    default_seconds: int = 3600
+    timeout_seconds: float = 3.0
+    session_tags: bool = True  # the role's trust policy must allow sts:TagSession
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool = False  # the demo pages and their sign-in endpoint: development only
     vendor_dir: Path = Path("node_modules")  # where `npm ci` put Leaflet
@@ -113,6 +133,7 @@ class Settings:
     cors: CorsSettings = field(default_factory=CorsSettings)
     demo: DemoSettings = field(default_factory=DemoSettings)
     keys: KeysSettings = field(default_factory=KeysSettings)
+    credentials: CredentialsSettings = field(default_factory=CredentialsSettings)
 
     @property
     def development(self) -> bool:
@@ -128,6 +149,9 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
             "server.max_body_bytes": s.server.max_body_bytes,
             "server.rate_limit_per_second": s.server.rate_limit_per_second,
             "server.rate_limit_burst": s.server.rate_limit_burst,
+            "server.guest_rate_limit_per_second": s.server.guest_rate_limit_per_second,
+            "server.guest_rate_limit_burst": s.server.guest_rate_limit_burst,
+            "signing.guest_window_seconds": s.signing.guest_window_seconds,
             "signing.window_seconds": s.signing.window_seconds,
             "signing.max_batch": s.signing.max_batch,
             "signing.cache_size": s.signing.cache_size,
@@ -166,6 +190,13 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         problems.append("keys.key_group_id is required with keys.publisher = cloudfront")
     if s.keys.propagation_seconds < 0 or not 1 <= s.keys.max_keys_in_group <= 100:
         problems.append("keys.propagation_seconds must be >= 0 and keys.max_keys_in_group 1-100")
+    c = s.credentials
+    if c.mode == "assume_role" and not _ROLE_ARN.match(c.role_arn):
+        problems.append("credentials.role_arn must be an IAM role ARN (arn:aws:iam::123456789012:role/name)")
+    if not 900 <= c.min_seconds <= c.default_seconds <= c.max_seconds <= 43200:
+        problems.append("credentials needs 900 <= min_seconds <= default_seconds <= max_seconds <= 43200")
+    if c.timeout_seconds <= 0:
+        problems.append("credentials.timeout_seconds must be positive")
     if s.demo.enabled and not (s.development and s.auth.dev_secret):
         problems.append("demo.enabled needs environment = development and auth.dev_secret")
     for origin in s.cors.origins:

@@ -39,11 +39,22 @@ async def caller(request: web.Request) -> Principal:
     except AuthFailure as failure:
         app[appkeys.METRICS].auth_failures.labels(failure.reason).inc()
         raise
-    who = f"sub:{principal.issuer}:{principal.sub}" if principal.sub else f"ip:{client_ip(request)}"
-    wait = app[appkeys.LIMITER].acquire(who, time.monotonic())
+    if principal.sub is not None:
+        limiter, who = app[appkeys.LIMITER], f"{principal.issuer}:{principal.sub}"
+    else:
+        limiter, who = app[appkeys.GUEST_LIMITER], client_ip(request)
+    wait = limiter.acquire(who, time.monotonic())
     if wait:
-        raise TooManyRequests("rate limit exceeded", retry_after=app[appkeys.LIMITER].retry_after(wait))
+        raise TooManyRequests("rate limit exceeded", retry_after=limiter.retry_after(wait))
     return principal
+
+
+def grant_lifetime(request: web.Request, rule: Rule, principal: Principal) -> int | None:
+    """The rule's own lifetime, shortened for guests (security.md: anonymous access)."""
+    if principal.authenticated:
+        return rule.grant_seconds
+    guest = request.app[appkeys.SETTINGS].signing.guest_window_seconds
+    return min(rule.grant_seconds or guest, guest)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

@@ -12,7 +12,15 @@ import time
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
+from gateway.handlers.common import (
+    NO_STORE,
+    allowed_rule,
+    caller,
+    checked_path,
+    field,
+    grant_lifetime,
+    read_json,
+)
 from gateway.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import encode_key
@@ -40,7 +48,8 @@ async def issue_cookies(request: web.Request) -> web.Response:
     prefix = checked_path(field(body, "prefix", str), prefix=True)
     decision = request.app[appkeys.RULES].decide_prefix(prefix, principal)
     rule = allowed_rule(decision, principal, "read everything under this prefix")
-    grant = request.app[appkeys.GRANTER].for_prefix(prefix, time.time(), rule.grant_seconds)
+    lifetime = grant_lifetime(request, rule, principal)
+    grant = request.app[appkeys.GRANTER].for_prefix(prefix, time.time(), lifetime)
     response = web.json_response(
         {
             "resource": grant.resource,

@@ -10,7 +10,15 @@ from aiohttp import web
 from gateway import appkeys
 from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, Unprocessable
 from gateway.grants import Grant
-from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
+from gateway.handlers.common import (
+    NO_STORE,
+    allowed_rule,
+    caller,
+    checked_path,
+    field,
+    grant_lifetime,
+    read_json,
+)
 from gateway.rules import Principal
 
 
@@ -23,11 +31,12 @@ def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
 
 
 def _sign_one(
-    app: web.Application, principal: Principal, raw: object, canned: bool, now: float
+    request: web.Request, principal: Principal, raw: object, canned: bool, now: float
 ) -> tuple[str, Grant]:
     path = checked_path(raw)
+    app = request.app
     rule = allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
-    return app[appkeys.GRANTER].for_object(path, now, canned, rule.grant_seconds)
+    return app[appkeys.GRANTER].for_object(path, now, canned, grant_lifetime(request, rule, principal))
 
 
 async def batch(request: web.Request) -> web.Response:
@@ -45,7 +54,7 @@ async def batch(request: web.Request) -> web.Response:
     expires: int | None = None
     for raw in paths:
         try:
-            url, grant = _sign_one(request.app, principal, raw, canned, now)
+            url, grant = _sign_one(request, principal, raw, canned, now)
         except GatewayError as exc:
             results.append({"path": raw, "error": exc.problem()})
             continue
@@ -63,7 +72,7 @@ async def single(request: web.Request) -> web.Response:
     if len(values) != 1:
         raise Unprocessable("give exactly one 'path' query parameter")
     canned = _policy_kind(request.app, request.query.get("policy"), "policy" in request.query)
-    url, grant = _sign_one(request.app, principal, values[0], canned, time.time())
+    url, grant = _sign_one(request, principal, values[0], canned, time.time())
     return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
 
 
@@ -72,7 +81,7 @@ async def redirect(request: web.Request) -> web.Response:
     principal = await caller(request)
     now = time.time()
     canned = request.app[appkeys.SETTINGS].signing.default_url_policy == "canned"
-    url, grant = _sign_one(request.app, principal, request.match_info["path"], canned, now)
+    url, grant = _sign_one(request, principal, request.match_info["path"], canned, now)
     max_age = grant.window.seconds_left(now)
     return web.Response(
         status=302,

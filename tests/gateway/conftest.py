@@ -72,7 +72,12 @@ def make_settings(
     return Settings(
         environment="development",
         rules_file=rules,
-        server=ServerSettings(rate_limit_per_second=1000, rate_limit_burst=1000),
+        server=ServerSettings(
+            rate_limit_per_second=1000,
+            rate_limit_burst=1000,
+            guest_rate_limit_per_second=1000,
+            guest_rate_limit_burst=1000,
+        ),
         signing=dataclasses.replace(SigningSettings(keys_dir=keyring_dir, cdn_base_url=CDN), **signing),
         s3=s3,
         auth=AuthSettings(dev_secret=Secret(DEV_SECRET)),
@@ -109,6 +114,7 @@ def write_config(tmp_path: Path, keyring_dir: Path) -> Path:
     path.write_text(
         f'environment = "development"\nrules_file = "rules.toml"\n'
         f"[server]\nrate_limit_per_second = 100000\nrate_limit_burst = 100000\n"
+        f"guest_rate_limit_per_second = 100000\nguest_rate_limit_burst = 100000\n"
         f'[signing]\nkeys_dir = "{keyring_dir}"\ncdn_base_url = "{CDN}"\n'
         f'[s3]\nbucket = "b"\nendpoint_url = "http://127.0.0.1:9"\naccess_key_id = "AKIAX"\n'
         f'secret_access_key = "x"\n[auth]\ndev_secret = "{DEV_SECRET}"\n'

@@ -13,7 +13,7 @@ from yarl import URL
 from gateway.signing.encoding import cf_b64decode
 from gateway.signing.verify import ViewerRequest, verify_request
 from tests.conftest import load_vector_key
-from tests.gateway.conftest import CDN, bearer, token
+from tests.gateway.conftest import CDN, bearer
 
 Client = TestClient[web.Request, web.Application]
 TRUSTED = {"K2TESTRSA00001": load_vector_key("test-rsa-2048.pem").public_key()}
@@ -202,7 +202,7 @@ async def test_error_statuses(
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_rate_limit_gives_429_with_retry_after(
+async def test_rate_limits_per_user_and_per_guest_ip(
     aiohttp_client: Any, tmp_path: Any, keyring_dir: Any
 ) -> None:
     import dataclasses
@@ -211,16 +211,32 @@ async def test_rate_limit_gives_429_with_retry_after(
     from tests.gateway.conftest import make_settings
 
     settings = make_settings(tmp_path, keyring_dir, None, "b")
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, rate_limit_per_second=1, rate_limit_burst=3)
+    server = dataclasses.replace(
+        settings.server,
+        rate_limit_per_second=1,
+        rate_limit_burst=5,
+        guest_rate_limit_per_second=1,
+        guest_rate_limit_burst=3,
     )
-    client = await aiohttp_client(create_app(settings))
-    statuses = [(await client.get("/v1/signed-url", params={"path": "public/a"})).status for _ in range(5)]
-    assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429]
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, server=server)))
+
+    async def statuses(headers: dict[str, str], n: int) -> list[int]:
+        return [
+            (await client.get("/v1/signed-url", params={"path": "public/a"}, headers=headers)).status
+            for _ in range(n)
+        ]
+
+    assert await statuses({}, 5) == [200, 200, 200, 429, 429]  # guests: per client IP, tighter
     limited = await client.get("/v1/signed-url", params={"path": "public/a"})
     await problem(limited, 429)
     assert int(limited.headers["Retry-After"]) >= 1
-    # Another caller has its own bucket.
-    other = await client.get("/v1/signed-url", params={"path": "public/a"}, headers=bearer("zed"))
-    assert other.status == 200
-    assert token("zed")
+    assert await statuses(bearer("zed"), 6) == [200] * 5 + [429]  # a user has a bucket of their own
+    assert await statuses(bearer("amy"), 1) == [200]
+
+
+async def test_guests_get_shorter_grants(client: Client) -> None:
+    guest = await (await client.get("/v1/signed-url", params={"path": "public/a"})).json()
+    user = await (await client.get("/v1/signed-url", params={"path": "public/a"}, headers=bearer("a"))).json()
+    import time
+
+    assert guest["expires"] - time.time() <= 600 < user["expires"] - time.time()
