@@ -34,6 +34,9 @@ class ServerSettings:
     guest_rate_limit_per_second: float = 10.0
     guest_rate_limit_burst: int = 40
     trusted_proxies: tuple[str, ...] = ()
+    # A connection must deliver a complete request head this soon after it opens, and an idle
+    # keep-alive connection is closed after it: slow and idle sockets cannot pile up (case 52).
+    header_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         problems,
         **{
             "server.max_body_bytes": s.server.max_body_bytes,
+            "server.header_timeout_seconds": s.server.header_timeout_seconds,
             "server.rate_limit_per_second": s.server.rate_limit_per_second,
             "server.rate_limit_burst": s.server.rate_limit_burst,
             "server.guest_rate_limit_per_second": s.server.guest_rate_limit_per_second,

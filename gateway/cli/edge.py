@@ -47,6 +47,7 @@ def run_edge(args: argparse.Namespace) -> int:
         host=server.host,
         port=server.port,
         access_log_class=JsonAccessLogger,
+        keepalive_timeout=server.header_timeout_seconds,
         print=None,
         shutdown_timeout=5,
     )

@@ -56,6 +56,7 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
         port=settings.server.port,
         reuse_port=reuse_port,
         access_log_class=JsonAccessLogger,
+        keepalive_timeout=settings.server.header_timeout_seconds,
         print=None,
         shutdown_timeout=10,
     )

@@ -32,6 +32,7 @@ class EdgeServer:
     host: str = "127.0.0.1"
     port: int = 8081
     trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: float = 10.0  # slow or idle connections are closed (security case 52)
 
 
 @dataclass(frozen=True)

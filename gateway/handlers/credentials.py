@@ -13,12 +13,12 @@ from gateway.handlers.common import NO_STORE, caller, field, read_json
 
 
 async def vend(request: web.Request) -> web.Response:
-    vendor = request.app.get(appkeys.VENDOR)
-    if vendor is None:
-        raise NotFound("credential vending is not enabled on this gateway")
     principal = await caller(request)
     if not principal.authenticated:
         raise Unauthorized("sign in to get temporary credentials")  # never for guests
+    vendor = request.app.get(appkeys.VENDOR)
+    if vendor is None:
+        raise NotFound("credential vending is not enabled on this gateway")
     body = await read_json(request) if request.body_exists else {}
     requested = field(body, "duration_seconds", int, default=vendor.settings.default_seconds)
     if requested <= 0:
