@@ -28,8 +28,23 @@ def _problems(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(
+    schema: dict[str, Any], description: str = "OK", links: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if links:
+        answer["links"] = links
+    return answer
+
+
+# Stateful links: what a client does next with an answer (schemathesis follows them).
+_COOKIE_LINKS = {
+    "ClearCookies": {"operationId": "clearCookies", "parameters": {"prefix": "$request.body#/prefix"}}
+}
+_UPLOAD_LINKS = {
+    "DeleteUpload": {"operationId": "presignDelete", "requestBody": {"path": "$request.body#/path"}},
+    "ReadUpload": {"operationId": "signedUrl", "parameters": {"path": "$request.body#/path"}},
+}
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -68,12 +83,14 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         _obj(
                             {"resource": _STR, "expires": _INT, "refresh_after": _INT, "key_id": _STR},
                             ["resource", "expires", "refresh_after", "key_id"],
-                        )
+                        ),
+                        links=_COOKIE_LINKS,
                     ),
                     **_problems(*_SIGN_ERRORS),
                 },
             },
             "delete": {
+                "operationId": "clearCookies",
                 "summary": "Clear the signed cookies of a prefix (logout)",
                 "parameters": [{"name": "prefix", "in": "query", "schema": _PREFIX}],
                 "responses": {"204": {"description": "cleared"}, **_problems(422)},
@@ -103,6 +120,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "/v1/signed-url": {
             "get": {
+                "operationId": "signedUrl",
                 "summary": "One signed URL",
                 "security": bearer,
                 "parameters": [
@@ -167,7 +185,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                     ["method", "url", "fields", "expires"],
                                 ),
                             ]
-                        }
+                        },
+                        links=_UPLOAD_LINKS,
                     ),
                     **_problems(*_SIGN_ERRORS, 503),
                 },
@@ -175,6 +194,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         },
         "/v1/deletes": {
             "post": {
+                "operationId": "presignDelete",
                 "summary": "A presigned S3 DELETE",
                 "security": bearer,
                 "requestBody": _body(_obj({"path": _PATH}, ["path"])),

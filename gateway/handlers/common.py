@@ -62,12 +62,20 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise UnsupportedMedia("send Content-Type: application/json")
     raw = await request.read()  # client_max_size bounds this (413) before anything is parsed
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("body is not valid UTF-8 JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse duplicate keys: which one counts would depend on the parser."""
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key")
+    return dict(pairs)
 
 
 def _no_constants(name: str) -> None:

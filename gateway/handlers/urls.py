@@ -71,7 +71,10 @@ async def single(request: web.Request) -> web.Response:
     values = request.query.getall("path", [])
     if len(values) != 1:
         raise Unprocessable("give exactly one 'path' query parameter")
-    canned = _policy_kind(request.app, request.query.get("policy"), "policy" in request.query)
+    policies = request.query.getall("policy", [])
+    if len(policies) > 1:
+        raise Unprocessable("give 'policy' at most once")
+    canned = _policy_kind(request.app, policies[0] if policies else None, bool(policies))
     url, grant = _sign_one(request, principal, values[0], canned, time.time())
     return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
 

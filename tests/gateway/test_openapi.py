@@ -56,3 +56,5 @@ def test_schemathesis_finds_nothing(live_gateway: str, who: str | None, tmp_path
         env=dict(os.environ, NO_COLOR="1"),
     )
     assert done.returncode == 0, done.stdout[-6000:]
+    stateful = [line for line in done.stdout.splitlines() if "Stateful" in line]
+    assert stateful and not any("not applicable" in line or "Skipped" in line for line in stateful), stateful
