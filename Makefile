@@ -42,6 +42,15 @@ fmt: $(STAMP)
 	$(BIN)/ruff format gateway
 	$(BIN)/ruff check --fix .
 
+# Benchmarks against the physical limit, measured in the same run (under 10 minutes).
+WRK := /usr/bin/wrk
+$(WRK):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
+
+bench: $(STAMP) $(WRK)
+	$(BIN)/python -m bench.run
+
 # The whole stack on loopback; override with GATEWAY_PORT=, EDGE_PORT=, S3_PORT=, HOST=.
 run: $(STAMP) $(NODE)
 	$(BIN)/python -m gateway.devstack

@@ -84,7 +84,8 @@ def test_validation_never_admits_a_widening_key(text: str) -> None:
     except PathError:
         return
     segments = key.split("/")
-    assert not any(s in (".", "..", "") for s in segments)
+    inner = segments[:-1] if key.endswith("/") else segments  # "a/" names a folder object
+    assert not any(s in (".", "..", "") for s in inner)
     assert "*" not in key and "?" not in key and "\\" not in key and not key.startswith("/")
     url = object_url(BASE, key)
     assert "*" not in url and "?" not in url  # a resource built from it has no wildcard
