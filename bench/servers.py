@@ -19,6 +19,8 @@ from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from gateway.runtime import new_loop
+
 TILES = [f"https://cdn.example.com/tiles/3/{x}/{y}.png" for x in range(8) for y in range(7)][:50]
 
 
@@ -57,7 +59,8 @@ def baseline(pem: str, key_id: str, secret: str) -> web.Application:
 def main() -> None:
     kind, port, *rest = sys.argv[1:]
     app = {"bare": bare, "static": static, "baseline": baseline}[kind](*rest)
-    web.run_app(app, host="127.0.0.1", port=int(port), access_log=None, print=None)
+    # The same event loop as the gateway, so the reference is the framework's own limit.
+    web.run_app(app, host="127.0.0.1", port=int(port), access_log=None, print=None, loop=new_loop())
 
 
 if __name__ == "__main__":

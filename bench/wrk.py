@@ -45,7 +45,7 @@ def run(
     threads: int = 1,
     env: dict[str, str] | None = None,
 ) -> Load:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", str(LUA / script)]
     done = subprocess.run(

@@ -7,6 +7,7 @@ only in development.  No token at all is the anonymous principal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import jwt
+from cachetools import TTLCache
 
 from gateway.errors import Unauthorized, Unavailable
 from gateway.rules import ANONYMOUS, Principal
@@ -24,6 +26,7 @@ from gateway.settings import AuthSettings
 log = logging.getLogger(__name__)
 _KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
 _REFRESH_COOLDOWN = 30.0  # unknown kids must not turn into a JWKS-fetch amplifier
+VERIFIED_TTL = 60.0  # a key the IdP withdraws stops working for us within this
 _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")  # keys are never taken from the token itself
 
 
@@ -47,6 +50,7 @@ class Authenticator:
         self._development = development
         self._http = http
         self._jwks: _KeySet | None = None
+        self._verified: TTLCache[bytes, tuple[Principal, float]] = TTLCache(maxsize=100_000, ttl=VERIFIED_TTL)
         self._last_forced = -_REFRESH_COOLDOWN
 
     @property
@@ -131,6 +135,17 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token or " " in token.strip():
             raise AuthFailure("malformed", "Authorization must be 'Bearer <token>'")
         token = token.strip()
+        # Verified tokens are remembered briefly (by digest, never the token) until their exp:
+        # a map client asks many times with one token, and checking it is most of a request's cost.
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        known = self._verified.get(digest)
+        if known is not None and time.time() < known[1] + self._settings.leeway_seconds:
+            return known[0]
+        principal, expires = await self._verify(token)
+        self._verified[digest] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -163,7 +178,7 @@ class Authenticator:
             raise AuthFailure("invalid_sub")
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             groups = []
-        return Principal(sub, tuple(groups[:64]), str(claims.get("iss", "")))
+        return Principal(sub, tuple(groups[:64]), str(claims.get("iss", ""))), float(claims["exp"])
 
 
 def dev_token(

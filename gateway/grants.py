@@ -8,6 +8,7 @@ authorised for the resource before any lookup.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,10 +23,11 @@ from gateway.signing.encoding import encode_key, object_url
 from gateway.signing.policy import Policy
 from gateway.signing.window import Window, stable_window
 
-CacheKey = tuple[str, bool, int, str, str]
+# Every input of the signed bytes (the hash algorithm is fixed per process).
+CacheKey = tuple[str, bool, int, int, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grant:
     signed: SignedPolicy
     window: Window
@@ -42,7 +44,9 @@ class Granter:
         self._keyring = keyring
         self._metrics = metrics
         self.hash_algorithm = HashAlgorithm.parse(settings.hash_algorithm)
-        self.cache: TTLCache[CacheKey, SignedPolicy] = TTLCache(
+        self._hits, self._misses = metrics.cache.labels("hit"), metrics.cache.labels("miss")
+        self._signatures = functools.cache(metrics.signatures.labels)
+        self.cache: TTLCache[CacheKey, str] = TTLCache(
             maxsize=settings.cache_size, ttl=settings.window_seconds + settings.grace_seconds
         )
 
@@ -50,23 +54,25 @@ class Granter:
         length = min(lifetime or self._settings.window_seconds, self._settings.window_seconds)
         return stable_window(now, length, min(self._settings.grace_seconds, length))
 
+    def _policy(self, resource: str, canned: bool, window: Window) -> Policy:
+        if canned:
+            return Policy.make_canned(resource, window.expires)
+        skew = self._settings.not_before_skew_seconds
+        return Policy.make_custom(resource, window.expires, window.start - skew if skew else None)
+
     def _sign(self, resource: str, canned: bool, window: Window) -> SignedPolicy:
         signer = self._keyring().require_signer()
-        key: CacheKey = (resource, canned, window.start, signer.key_pair_id, self.hash_algorithm.value)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self._metrics.cache.labels("hit").inc()
-            return cached
-        self._metrics.cache.labels("miss").inc()
-        if canned:
-            policy = Policy.make_canned(resource, window.expires)
-        else:
-            skew = self._settings.not_before_skew_seconds
-            not_before = window.start - skew if skew else None
-            policy = Policy.make_custom(resource, window.expires, not_before)
+        policy = self._policy(resource, canned, window)
+        key: CacheKey = (resource, canned, window.start, window.expires, signer.key_pair_id)
+        signature = self.cache.get(key)
+        if signature is not None:
+            # Only the signature is kept (memory): the policy bytes are rebuilt, identically.
+            self._hits.inc()
+            return SignedPolicy(policy, policy.to_bytes(), signature, signer.key_pair_id, self.hash_algorithm)
+        self._misses.inc()
         signed = sign_policy(policy, signer, self.hash_algorithm)
-        self._metrics.signatures.labels(signer.algorithm.value).inc()
-        self.cache[key] = signed
+        self._signatures(signer.algorithm.value).inc()
+        self.cache[key] = signed.signature
         return signed
 
     def for_prefix(self, prefix: str, now: float, lifetime: int | None = None) -> Grant:

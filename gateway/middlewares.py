@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import secrets
@@ -16,6 +17,9 @@ from gateway.errors import STATUS_ERRORS, GatewayError, Unauthorized
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
+# Request ids only correlate log lines; they need to be unique, not unguessable.
+_PROCESS = secrets.token_hex(4)
+_COUNTER = itertools.count(1)
 
 
 def problem_response(error: GatewayError, request_id: str) -> web.Response:
@@ -40,7 +44,7 @@ def _from_http(exc: web.HTTPException) -> GatewayError:
 
 @web.middleware
 async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = secrets.token_hex(8)
+    request_id = f"{_PROCESS}-{next(_COUNTER):x}"
     request[REQUEST_ID] = request_id
     started = time.perf_counter()
     resource = request.match_info.route.resource

@@ -16,7 +16,14 @@ class PathError(ValueError):
     """The public reason a path was refused."""
 
 
+_SAFE_ASCII = re.compile(r"\A[\x20-\x29\x2b-\x3e\x40-\x5b\x5d-\x7e]*\Z")  # printable, minus * ? \\
+
+
 def _check_characters(text: str) -> None:
+    if _SAFE_ASCII.match(text):  # the common case, without a per-character Unicode lookup
+        if _ENCODED.search(text):
+            raise PathError("percent-encoded sequences are not allowed (send the key itself)")
+        return
     for ch in text:
         if ch in "*?\\":
             raise PathError(f"'{ch}' is not allowed in a path")

@@ -27,6 +27,7 @@ def run_edge(args: argparse.Namespace) -> int:
     from gateway.accesslog import JsonAccessLogger
     from gateway.edge.app import create_edge_app
     from gateway.edge.settings import load_edge_settings
+    from gateway.runtime import new_loop
 
     try:
         settings = load_edge_settings(args.config)
@@ -47,6 +48,7 @@ def run_edge(args: argparse.Namespace) -> int:
         host=server.host,
         port=server.port,
         access_log_class=JsonAccessLogger,
+        loop=new_loop(),
         keepalive_timeout=server.header_timeout_seconds,
         print=None,
         shutdown_timeout=5,

@@ -47,6 +47,7 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
 
     from gateway.accesslog import JsonAccessLogger
     from gateway.app import create_app
+    from gateway.runtime import new_loop
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     app = create_app(settings)
@@ -56,6 +57,7 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
         port=settings.server.port,
         reuse_port=reuse_port,
         access_log_class=JsonAccessLogger,
+        loop=new_loop(),
         keepalive_timeout=settings.server.header_timeout_seconds,
         print=None,
         shutdown_timeout=10,

@@ -32,6 +32,12 @@ def cookie_path(settings: CookieSettings, prefix: str | None) -> str:
     return "/" + encode_key(prefix) if prefix else "/"
 
 
+def _cookie_suffix(settings: CookieSettings, prefix: str) -> str:
+    domain = f"; Domain={settings.domain}" if settings.domain else ""
+    flags = ("; Secure" if settings.secure else "") + ("; HttpOnly" if settings.http_only else "")
+    return f"{domain}; Path={cookie_path(settings, prefix)}{flags}; SameSite={settings.same_site}"
+
+
 def _attributes(settings: CookieSettings, prefix: str | None) -> dict[str, object]:
     return {
         "domain": settings.domain or None,
@@ -59,10 +65,11 @@ async def issue_cookies(request: web.Request) -> web.Response:
         },
         headers=NO_STORE,
     )
-    attributes = _attributes(request.app[appkeys.SETTINGS].cookies, prefix)
+    suffix = _cookie_suffix(request.app[appkeys.SETTINGS].cookies, prefix)
     for name, value in grant.signed.cookies().items():
         # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.
-        response.set_cookie(name, value, **attributes)  # type: ignore[arg-type]
+        # Written directly: the values are CloudFront base64 and ids, which need no quoting.
+        response.headers.add("Set-Cookie", f"{name}={value}{suffix}")
     return response
 
 

@@ -16,7 +16,7 @@ SIGNING_PARAMS = ("Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorit
 COOKIE_PREFIX = "CloudFront-"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, slots=True)
 class SignedPolicy:
     policy: Policy
     policy_bytes: bytes

@@ -7,8 +7,8 @@ two gateway instances with the same key emit the same bytes (stable, cacheable g
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -116,18 +116,26 @@ class KeySigner:
 
     key_pair_id: str
     key: PrivateKey
+    # Worked out once: type checks and padding objects cost as much as an ECDSA signature.
+    algorithm: KeyAlgorithm = field(init=False)
+    _schemes: dict[HashAlgorithm, tuple[Any, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        algorithm = key_algorithm(self.key)
+        schemes: dict[HashAlgorithm, tuple[Any, ...]]
+        if algorithm is KeyAlgorithm.RSA_2048:
+            schemes = {h: (padding.PKCS1v15(), h.digest()) for h in HashAlgorithm}
+        else:
+            schemes = {h: (ec.ECDSA(h.digest(), deterministic_signing=True),) for h in HashAlgorithm}
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "_schemes", schemes)
 
     def __repr__(self) -> str:
         return f"KeySigner(key_pair_id={self.key_pair_id!r})"
 
-    @property
-    def algorithm(self) -> KeyAlgorithm:
-        return key_algorithm(self.key)
-
     def sign(self, message: bytes, hash_algorithm: HashAlgorithm) -> bytes:
-        if isinstance(self.key, rsa.RSAPrivateKey):
-            return self.key.sign(message, padding.PKCS1v15(), hash_algorithm.digest())
-        return self.key.sign(message, ec.ECDSA(hash_algorithm.digest(), deterministic_signing=True))
+        signature: bytes = self.key.sign(message, *self._schemes[hash_algorithm])
+        return signature
 
 
 def verify_signature(key: PublicKey, signature: bytes, message: bytes, hash_algorithm: HashAlgorithm) -> bool:

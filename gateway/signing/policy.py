@@ -41,7 +41,7 @@ def _check_epoch(name: str, value: int) -> None:
         raise PolicyError(f"{name} must be an integer number of seconds since the epoch")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """One statement.  ``canned`` policies are never transmitted; CloudFront rebuilds them."""
 
