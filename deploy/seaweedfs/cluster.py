@@ -59,9 +59,14 @@ def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
     import boto3
     from botocore.config import Config
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
-                          aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1},
-                                                                      connect_timeout=1, read_timeout=5))
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5),
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -85,18 +90,55 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     master, filer, *volumes = ports(2 + args.volumes, {args.s3_port})
     ip = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
-    (base / "s3.json").write_text(json.dumps({"identities": [{
-        "name": "admin", "credentials": [{"accessKey": args.access_key, "secretKey": args.secret_key}],
-        "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
+    (base / "s3.json").write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "admin",
+                        "credentials": [{"accessKey": args.access_key, "secretKey": args.secret_key}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
     os.chmod(base / "s3.json", 0o600)
-    commands = {"master": ["master", *ip, f"-port={master}", f"-mdir={base / 'master'}", "-defaultReplication=001",
-                           "-volumeSizeLimitMB=64"]}
+    commands = {
+        "master": [
+            "master",
+            *ip,
+            f"-port={master}",
+            f"-mdir={base / 'master'}",
+            "-defaultReplication=001",
+            "-volumeSizeLimitMB=64",
+        ]
+    }
     for index, port in enumerate(volumes):
-        commands[f"volume{index}"] = ["volume", *ip, f"-port={port}", f"-dir={base / f'volume{index}'}",
-                                      f"-mserver=127.0.0.1:{master}", "-max=30", "-dataCenter=dc1", "-rack=rack1"]
-    commands["filer"] = ["filer", *ip, f"-port={filer}", f"-master=127.0.0.1:{master}", "-defaultReplicaPlacement=001"]
-    commands["s3"] = ["s3", "-ip.bind=127.0.0.1", f"-port={args.s3_port}", f"-filer=127.0.0.1:{filer}",
-                      f"-config={base / 's3.json'}"]
+        commands[f"volume{index}"] = [
+            "volume",
+            *ip,
+            f"-port={port}",
+            f"-dir={base / f'volume{index}'}",
+            f"-mserver=127.0.0.1:{master}",
+            "-max=30",
+            "-dataCenter=dc1",
+            "-rack=rack1",
+        ]
+    commands["filer"] = [
+        "filer",
+        *ip,
+        f"-port={filer}",
+        f"-master=127.0.0.1:{master}",
+        "-defaultReplicaPlacement=001",
+    ]
+    commands["s3"] = [
+        "s3",
+        "-ip.bind=127.0.0.1",
+        f"-port={args.s3_port}",
+        f"-filer=127.0.0.1:{filer}",
+        f"-config={base / 's3.json'}",
+    ]
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -111,14 +153,27 @@ def main() -> int:
             for directory in [a.split("=", 1)[1] for a in command if a.startswith(("-dir=", "-mdir="))]:
                 Path(directory).mkdir(parents=True, exist_ok=True)
             with open(base / f"{name}.log", "ab") as log:
-                processes[name] = subprocess.Popen([weed(), f"-logdir={base}", *command], stdout=log,
-                                                   stderr=subprocess.STDOUT, start_new_session=True)
+                processes[name] = subprocess.Popen(
+                    [weed(), f"-logdir={base}", *command],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             time.sleep(0.5 if name == "master" else 0.1)
         endpoint = f"http://127.0.0.1:{args.s3_port}"
         wait_s3(endpoint, args.access_key, args.secret_key, timeout=90)
-        (base / "cluster.json").write_text(json.dumps({
-            "s3": endpoint, "master": master, "filer": filer, "volumes": volumes,
-            "pids": {name: p.pid for name, p in processes.items()}}, indent=2))
+        (base / "cluster.json").write_text(
+            json.dumps(
+                {
+                    "s3": endpoint,
+                    "master": master,
+                    "filer": filer,
+                    "volumes": volumes,
+                    "pids": {name: p.pid for name, p in processes.items()},
+                },
+                indent=2,
+            )
+        )
         print(f"ready {endpoint}", flush=True)
         while not stopping:
             time.sleep(0.2)

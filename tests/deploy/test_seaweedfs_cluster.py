@@ -33,9 +33,23 @@ HOST = "cdn.test"  # the load balancer's name: both edges verify against it
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     directory = tmp_path_factory.mktemp("cluster")
     (s3_port,) = free_ports(1)
-    process = subprocess.Popen([sys.executable, str(ROOT / "deploy/seaweedfs/cluster.py"), "--dir", str(directory),
-                                "--s3-port", str(s3_port), "--access-key", KEY, "--secret-key", SECRET],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "deploy/seaweedfs/cluster.py"),
+            "--dir",
+            str(directory),
+            "--s3-port",
+            str(s3_port),
+            "--access-key",
+            KEY,
+            "--secret-key",
+            SECRET,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("ready "), line + process.stdout.read()
@@ -47,12 +61,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "gateway", *args], stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gateway", *args], stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 def test_gateway_and_two_edges_on_a_cluster(cluster: dict[str, Any], tmp_path: Path) -> None:
-    s3 = boto3.client("s3", endpoint_url=cluster["s3"], region_name="us-east-1", aws_access_key_id=KEY,
-                      aws_secret_access_key=SECRET)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=cluster["s3"],
+        region_name="us-east-1",
+        aws_access_key_id=KEY,
+        aws_secret_access_key=SECRET,
+    )
     try:
         s3.create_bucket(Bucket="media")
     except s3.exceptions.BucketAlreadyOwnedByYou:
@@ -71,7 +92,7 @@ keys_dir = "{keys}"
 cdn_base_url = "http://{HOST}"
 [s3]
 bucket = "media"
-endpoint_url = "{cluster['s3']}"
+endpoint_url = "{cluster["s3"]}"
 access_key_id = "{KEY}"
 secret_access_key = "{SECRET}"
 [auth]
@@ -79,7 +100,7 @@ dev_secret = "{DEV_SECRET}"
 """)
     (tmp_path / "edge.toml").write_text(f"""keys_dir = "{keys}"
 [origin]
-endpoint_url = "{cluster['s3']}"
+endpoint_url = "{cluster["s3"]}"
 bucket = "media"
 access_key_id = "{KEY}"
 secret_access_key = "{SECRET}"
@@ -87,10 +108,19 @@ secret_access_key = "{SECRET}"
 path_pattern = "*"
 cache = false
 """)
-    processes = [_spawn(["serve", "--config", str(tmp_path / "gateway.toml"), "--port", str(gateway_port)],
-                        tmp_path / "gateway.log")]
-    processes += [_spawn(["edge", "--config", str(tmp_path / "edge.toml"), "--port", str(port)], tmp_path / f"edge{port}.log")
-                  for port in (edge_a, edge_b)]
+    processes = [
+        _spawn(
+            ["serve", "--config", str(tmp_path / "gateway.toml"), "--port", str(gateway_port)],
+            tmp_path / "gateway.log",
+        )
+    ]
+    processes += [
+        _spawn(
+            ["edge", "--config", str(tmp_path / "edge.toml"), "--port", str(port)],
+            tmp_path / f"edge{port}.log",
+        )
+        for port in (edge_a, edge_b)
+    ]
     try:
         gateway = f"http://127.0.0.1:{gateway_port}"
         deadline = time.monotonic() + 40
@@ -99,22 +129,32 @@ cache = false
             time.sleep(0.2)
         # An upload through the gateway lands in the cluster.
         body = os.urandom(1000)  # within the test rules' 1 KiB upload limit
-        answer = requests.post(f"{gateway}/v1/uploads", headers=bearer("alice"), timeout=10,
-                               json={"path": "users/alice/photo.png", "content_type": "image/png",
-                                     "content_length": len(body)}).json()
+        answer = requests.post(
+            f"{gateway}/v1/uploads",
+            headers=bearer("alice"),
+            timeout=10,
+            json={"path": "users/alice/photo.png", "content_type": "image/png", "content_length": len(body)},
+        ).json()
         assert "url" in answer, answer
-        assert requests.put(answer["url"], data=body, headers=answer["headers"], timeout=10).status_code == 200
+        assert (
+            requests.put(answer["url"], data=body, headers=answer["headers"], timeout=10).status_code == 200
+        )
         cookies = {}
         for prefix in ("tiles/", "users/alice/"):
-            granted = requests.post(f"{gateway}/v1/cookies", json={"prefix": prefix}, headers=bearer("alice"), timeout=10)
+            granted = requests.post(
+                f"{gateway}/v1/cookies", json={"prefix": prefix}, headers=bearer("alice"), timeout=10
+            )
             cookies[prefix] = "; ".join(f"{k}={v}" for k, v in granted.cookies.items())
 
         def read_all() -> None:
             for port in (edge_a, edge_b):  # both edges serve, verifying the same signatures
                 for key, expected in [*tiles.items(), ("users/alice/photo.png", body)]:
                     prefix = "tiles/" if key.startswith("tiles/") else "users/alice/"
-                    response = requests.get(f"http://127.0.0.1:{port}/{key}", timeout=10,
-                                            headers={"Host": HOST, "Cookie": cookies[prefix]})
+                    response = requests.get(
+                        f"http://127.0.0.1:{port}/{key}",
+                        timeout=10,
+                        headers={"Host": HOST, "Cookie": cookies[prefix]},
+                    )
                     assert response.status_code == 200 and response.content == expected, (port, key)
 
         read_all()
