@@ -6,7 +6,7 @@ STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys
+.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check
 
 # Key commands use the gateway settings when there are any (make run writes .local/gateway.toml).
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
@@ -37,6 +37,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check gateway
 	$(BIN)/mypy
+
+deploy-check: $(STAMP)
+	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway
