@@ -26,6 +26,7 @@ from typing import Any
 from bench import wrk
 from gateway.auth import dev_token
 from gateway.devstack.seaweed import SeaweedFS
+from gateway.devstack.stack import RULES
 from gateway.keyring import init_keyring, load_keyring
 from gateway.settings import AuthSettings, Secret
 from gateway.signing.cloudfront import sign_policy
@@ -35,19 +36,6 @@ from gateway.signing.policy import Policy
 SECRET = "bench-only-hs256-secret-0123456789abcdefgh"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "6"))
 RESULTS = Path(__file__).parent / "results"
-RULES = """
-[[rules]]
-prefix = "public/"
-read = "anyone"
-[[rules]]
-prefix = "tiles/"
-read = "authenticated"
-[[rules]]
-prefix = "users/{sub}/"
-read = "authenticated"
-write = "authenticated"
-content_types = ["image/png"]
-"""
 
 
 def free_port() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -63,13 +61,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     async with aiohttp.ClientSession() as http:
         await app[appkeys.AUTH].startup(http)
-        watcher = asyncio.create_task(app[appkeys.KEYRING].watch(settings.signing.reload_interval_seconds))
-        try:
+        async with app[appkeys.KEYRING].watching(settings.signing.reload_interval_seconds):
             yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
 
 
 def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Application:

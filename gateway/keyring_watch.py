@@ -8,9 +8,10 @@ good one in service, logs one line, and is reported by ``/readyz``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from gateway.keyring import KEYRING_FILE, Keyring, KeyringError, load_keyring
@@ -59,3 +60,14 @@ class KeyringHolder:
         while True:
             await asyncio.sleep(interval)
             self.check()
+
+    @contextlib.asynccontextmanager
+    async def watching(self, interval: float) -> AsyncIterator[None]:
+        """Poll for changes for as long as the app runs (use in ``cleanup_ctx``)."""
+        task = asyncio.create_task(self.watch(interval))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -75,3 +75,24 @@ def bucket(seaweed: SeaweedFS) -> str:
     name = "t-" + uuid.uuid4().hex[:12]
     seaweed.client().create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto over real HTTP, for the AWS control planes with no local server (CloudFront, STS)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def stored(seaweed: SeaweedFS, bucket: str, key: str) -> bytes | None:
+    """The object's bytes straight from S3, or None when it is not there."""
+    try:
+        body: bytes = seaweed.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception:
+        return None
+    return body

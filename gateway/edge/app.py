@@ -7,7 +7,6 @@ carry a valid signature for it (security case 39).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import unquote
@@ -199,13 +198,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                 total=None, sock_connect=settings.origin.connect_timeout_seconds, sock_read=30
             ),
         )
-        watcher = asyncio.create_task(app[KEYS].watch(settings.reload_interval_seconds))
-        try:
+        async with app[KEYS].watching(settings.reload_interval_seconds):
             yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
 
 
 def create_edge_app(settings: EdgeSettings) -> web.Application:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import dataclasses
 import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from moto.sts.models import sts_backends
 
 from gateway import appkeys
@@ -21,15 +19,6 @@ from tests.faults import FaultProxy
 from tests.gateway.conftest import bearer, make_settings
 
 ROLE = "arn:aws:iam::210987654321:role/media-uploader"  # another account: cross-account assume
-
-
-@pytest.fixture(scope="module")
-def sts_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _assumed() -> list[Any]:
@@ -52,10 +41,10 @@ async def _client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, **cred
 
 
 async def test_vends_scoped_credentials(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, sts_endpoint: str
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     app, client = await _client(
-        aiohttp_client, tmp_path, keyring_dir, endpoint_url=sts_endpoint, external_id=Secret("partner-42")
+        aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint, external_id=Secret("partner-42")
     )
     sent: list[dict[str, list[str]]] = []
     vendor = app[appkeys.VENDOR]
@@ -96,8 +85,8 @@ async def test_vends_scoped_credentials(
         assert sent[-1]["DurationSeconds"] == [expected]
 
 
-async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, sts_endpoint: str) -> None:
-    _, client = await _client(aiohttp_client, tmp_path, keyring_dir, endpoint_url=sts_endpoint)
+async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str) -> None:
+    _, client = await _client(aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint)
     assert (await client.post("/v1/credentials", json={})).status == 401  # never for guests
     assert (
         await client.post("/v1/credentials", json={"duration_seconds": "x"}, headers=bearer("a"))
@@ -111,10 +100,10 @@ async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, 
 
 
 async def test_federation_token_mode(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, sts_endpoint: str
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     _, client = await _client(
-        aiohttp_client, tmp_path, keyring_dir, endpoint_url=sts_endpoint, mode="federation_token", role_arn=""
+        aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint, mode="federation_token", role_arn=""
     )
     response = await client.post("/v1/credentials", json={}, headers=bearer("alice"))
     assert response.status == 200 and (await response.json())["session_token"]
@@ -122,9 +111,9 @@ async def test_federation_token_mode(
 
 @pytest.mark.parametrize("mode", ["refuse", "hang"])
 async def test_sts_down_or_slow_gives_503(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, sts_endpoint: str, mode: str
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str, mode: str
 ) -> None:
-    parts = urllib.parse.urlsplit(sts_endpoint)
+    parts = urllib.parse.urlsplit(moto_endpoint)
     proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)
     await proxy.start()
     try:

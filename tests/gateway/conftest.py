@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient
 from gateway.app import create_app
 from gateway.auth import dev_token
 from gateway.devstack.seaweed import SeaweedFS
+from gateway.devstack.stack import RULES as DEMO_RULES
 from gateway.settings import (
     AuthSettings,
     S3Settings,
@@ -31,23 +32,8 @@ from gateway.settings import (
 
 DEV_SECRET = "test-secret-for-development-only-0123456789"
 CDN = "https://cdn.test"
-RULES = """
-[[rules]]
-prefix = "public/"
-read = "anyone"
-
-[[rules]]
-prefix = "tiles/"
-read = "authenticated"
-
-[[rules]]
-prefix = "users/{sub}/"
-read = "authenticated"
-write = "authenticated"
-delete = "authenticated"
-max_upload_bytes = 1024
-content_types = ["image/png", "image/jpeg", "image/webp"]
-
+# The demo rules (public/, tiles/, users/{sub}/), plus a group rule and a stricter nested one.
+RULES = DEMO_RULES.replace("max_upload_bytes = 10485760", "max_upload_bytes = 1024") + """
 [[rules]]
 prefix = "shared/{group}/"
 read = "authenticated"

@@ -10,18 +10,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from gateway.devstack.seaweed import SeaweedFS
+from tests.conftest import stored
 from tests.gateway.conftest import bearer
 
 Client = TestClient[web.Request, web.Application]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
-
-
-def _stored(seaweed: SeaweedFS, bucket: str, key: str) -> bytes | None:
-    try:
-        body: bytes = seaweed.client().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception:
-        return None
-    return body
 
 
 async def _upload(client: Client, **body: Any) -> dict[str, Any]:
@@ -41,7 +34,7 @@ async def test_put_round_trip_and_delete(client: Client, seaweed: SeaweedFS, buc
             assert put.status == 200
         async with s3.put(answer["url"], data=PNG, headers=answer["headers"]) as replay:
             assert replay.status == 412  # the same URL cannot overwrite
-        assert _stored(seaweed, bucket, "users/alice/p.png") == PNG
+        assert stored(seaweed, bucket, "users/alice/p.png") == PNG
         deleted = await client.post(
             "/v1/deletes", json={"path": "users/alice/p.png"}, headers=bearer("alice")
         )
@@ -49,7 +42,7 @@ async def test_put_round_trip_and_delete(client: Client, seaweed: SeaweedFS, buc
         assert delete["method"] == "DELETE"
         async with s3.delete(delete["url"]) as gone:
             assert gone.status == 204
-    assert _stored(seaweed, bucket, "users/alice/p.png") is None
+    assert stored(seaweed, bucket, "users/alice/p.png") is None
 
 
 async def test_post_form_round_trip(client: Client, seaweed: SeaweedFS, bucket: str) -> None:
@@ -71,7 +64,7 @@ async def test_post_form_round_trip(client: Client, seaweed: SeaweedFS, bucket: 
         html.add_field("file", b"<script>", filename="x.html", content_type="text/html")
         async with s3.post(answer["url"], data=html) as refused:
             assert refused.status == 403
-    assert _stored(seaweed, bucket, "users/alice/f.png") == PNG
+    assert stored(seaweed, bucket, "users/alice/f.png") == PNG
 
 
 async def test_wrong_size_or_type_is_refused_by_s3(client: Client, seaweed: SeaweedFS, bucket: str) -> None:
@@ -84,7 +77,7 @@ async def test_wrong_size_or_type_is_refused_by_s3(client: Client, seaweed: Seaw
         headers = dict(answer["headers"], **{"Content-Type": "text/html"})
         async with s3.put(answer["url"], data=b"x" * 10, headers=headers) as r:
             assert r.status == 403
-    assert _stored(seaweed, bucket, "users/alice/s.png") is None
+    assert stored(seaweed, bucket, "users/alice/s.png") is None
 
 
 async def test_gateway_refuses_out_of_rule_uploads(client: Client) -> None:

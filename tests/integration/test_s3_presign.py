@@ -26,7 +26,7 @@ from gateway.signing.s3 import (
     presign_put,
     presign_request,
 )
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS, stored
 
 
 def test_aws_documentation_vector() -> None:
@@ -65,14 +65,6 @@ def signer(seaweed: SeaweedFS) -> tuple[AwsCredentials, S3Location]:
     return presigner.credentials(), presigner.location
 
 
-def _stored(seaweed: SeaweedFS, bucket: str, key: str) -> bytes | None:
-    try:
-        body: bytes = seaweed.client().get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception:
-        return None
-    return body
-
-
 def _code(response: requests.Response) -> str:
     return response.text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in response.text else ""
 
@@ -107,7 +99,7 @@ def test_put_get_delete_round_trip(seaweed: SeaweedFS, bucket: str, signer: Any)
     assert got.content == b"hello" and got.headers["Content-Disposition"] == 'attachment; filename="a.png"'
     delete = presign_delete(creds, location, bucket, key, now=now, expires=now + 300)
     assert requests.delete(delete.url, timeout=10).status_code == 204
-    assert _stored(seaweed, bucket, key) is None
+    assert stored(seaweed, bucket, key) is None
 
 
 def test_put_rejections_store_nothing(seaweed: SeaweedFS, bucket: str, signer: Any) -> None:
@@ -145,8 +137,8 @@ def test_put_rejections_store_nothing(seaweed: SeaweedFS, bucket: str, signer: A
         assert response.status_code in (400, 403), (response.status_code, response.text)
         if code:
             assert _code(response) == code
-    assert _stored(seaweed, bucket, "users/alice/a.png") is None
-    assert _stored(seaweed, bucket, "users/bob/a.png") is None
+    assert stored(seaweed, bucket, "users/alice/a.png") is None
+    assert stored(seaweed, bucket, "users/bob/a.png") is None
 
 
 def test_expired_urls_are_refused(seaweed: SeaweedFS, bucket: str, signer: Any) -> None:
@@ -157,7 +149,7 @@ def test_expired_urls_are_refused(seaweed: SeaweedFS, bucket: str, signer: Any) 
     delete = presign_delete(creds, location, bucket, "k.txt", now=then, expires=then + 60)
     assert requests.get(get.url, timeout=10).status_code == 403
     assert requests.delete(delete.url, timeout=10).status_code == 403
-    assert _stored(seaweed, bucket, "k.txt") == b"keep"
+    assert stored(seaweed, bucket, "k.txt") == b"keep"
 
 
 def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer: Any) -> None:
@@ -183,7 +175,7 @@ def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer:
         )
 
     assert post(exact, b"12345").status_code == 204
-    assert _stored(seaweed, bucket, "users/alice/exact.png") == b"12345"
+    assert stored(seaweed, bucket, "users/alice/exact.png") == b"12345"
     rejected = [
         (post(exact, b"x" * 11), 400, "EntityTooLarge"),
         (post(exact, b""), 400, "EntityTooSmall"),
@@ -195,7 +187,7 @@ def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer:
     ]
     for response, status, code in rejected:
         assert (response.status_code, _code(response)) == (status, code)
-    assert _stored(seaweed, bucket, "users/bob/x.png") is None
+    assert stored(seaweed, bucket, "users/bob/x.png") is None
 
     prefixed = presign_post(
         creds,
@@ -208,7 +200,7 @@ def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer:
         prefix="users/alice/",
     )
     assert post(prefixed, b"abc").status_code == 204
-    assert _stored(seaweed, bucket, "users/alice/f.png") == b"abc"
+    assert stored(seaweed, bucket, "users/alice/f.png") == b"abc"
     outside = post(prefixed, b"abc", key="users/alice2/x.png")
     assert (outside.status_code, _code(outside)) == (403, "AccessDenied")
     old = int(time.time()) - 120
@@ -223,7 +215,7 @@ def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer:
         key="users/alice/late.png",
     )
     assert post(expired, b"abc").status_code == 403
-    assert _stored(seaweed, bucket, "users/alice/late.png") is None
+    assert stored(seaweed, bucket, "users/alice/late.png") is None
 
 
 def test_post_refuses_wide_policies() -> None:

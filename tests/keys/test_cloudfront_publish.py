@@ -3,14 +3,12 @@ HTTP; UpdateKeyGroup, which moto lacks, is checked with botocore's Stubber again
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from gateway.keyring import KeyEntry, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
@@ -105,15 +103,6 @@ def test_remove_and_delete() -> None:
         stub.add_response("get_key_group", _group(["KOLD"]), {"Id": "KG1"})
         with pytest.raises(PublishError, match="empty"):
             CloudFrontPublisher(client, "KG1").remove_from_group("KOLD")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_publish_is_idempotent_against_moto(moto_endpoint: str) -> None:
