@@ -155,6 +155,7 @@ def main() -> int:
             with open(base / f"{name}.log", "ab") as log:
                 processes[name] = subprocess.Popen(
                     [weed(), f"-logdir={base}", *command],
+                    cwd=base,  # the filer keeps its metadata store in its working directory
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,

@@ -102,6 +102,7 @@ class SeaweedFS:
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
             ],
+            cwd=self.data_dir,  # nothing SeaweedFS writes lands in the caller's directory
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
