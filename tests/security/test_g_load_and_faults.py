@@ -149,3 +149,15 @@ async def test_case_58_failures_fail_closed(aiohttp_client: Any, tmp_path: Path,
     body = await response.text()
     assert response.status == 500 and response.content_type == "application/problem+json"
     assert "hunter2" not in body and "Traceback" not in body and "exploded" not in body
+
+
+def test_guest_and_user_grants_never_share_a_cache_entry(keyring_dir: Path) -> None:
+    # At an hour boundary a guest window (300 s) and a user window (3600 s) start together: the
+    # cache key holds the expiry too, so a user never receives a guest's short grant or back.
+    keyring = load_keyring(keyring_dir)
+    granter = Granter(SigningSettings(cdn_base_url="https://cdn.test"), lambda: keyring, Metrics())
+    boundary = 1_800_000_000 - 1_800_000_000 % 3600
+    guest = granter.for_object("public/a.png", boundary, canned=True, lifetime=300)[1]
+    user = granter.for_object("public/a.png", boundary, canned=True)[1]
+    assert guest.expires == boundary + 600 and user.expires == boundary + 3600 + 600
+    assert granter.for_object("public/a.png", boundary, canned=True, lifetime=300)[1].expires == guest.expires
