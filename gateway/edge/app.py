@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import aiohttp
 from aiohttp import web
 
-from gateway.edge.cache import CacheKey, ObjectCache, ttl_from
+from gateway.edge.cache import CacheKey, Entry, ObjectCache, ttl_from
 from gateway.edge.origin import KEPT_RESPONSE_HEADERS, S3Origin
 from gateway.edge.proxy import proxy
 from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, denied, origin_failure
@@ -85,10 +85,7 @@ def split_query(raw_query: str) -> str:
     return "&".join(kept)
 
 
-def _from_cache(request: web.Request, entry: object) -> web.Response:
-    from gateway.edge.cache import Entry
-
-    assert isinstance(entry, Entry)
+def _from_cache(request: web.Request, entry: Entry) -> web.Response:
     headers = dict(entry.headers)
     headers.update(CONTENT_HEADERS, **{"X-Cache": "Hit from cloudfront", "Age": str(entry.age())})
     if entry.etag and request.headers.get("If-None-Match") in (entry.etag, "*"):

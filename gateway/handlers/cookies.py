@@ -32,20 +32,11 @@ def cookie_path(settings: CookieSettings, prefix: str | None) -> str:
     return "/" + encode_key(prefix) if prefix else "/"
 
 
-def _cookie_suffix(settings: CookieSettings, prefix: str) -> str:
+def _cookie_suffix(settings: CookieSettings, prefix: str | None) -> str:
+    """The attributes after ``name=value``: one rendering for setting and for clearing."""
     domain = f"; Domain={settings.domain}" if settings.domain else ""
     flags = ("; Secure" if settings.secure else "") + ("; HttpOnly" if settings.http_only else "")
     return f"{domain}; Path={cookie_path(settings, prefix)}{flags}; SameSite={settings.same_site}"
-
-
-def _attributes(settings: CookieSettings, prefix: str | None) -> dict[str, object]:
-    return {
-        "domain": settings.domain or None,
-        "path": cookie_path(settings, prefix),
-        "secure": settings.secure,
-        "httponly": settings.http_only,
-        "samesite": settings.same_site,
-    }
 
 
 async def issue_cookies(request: web.Request) -> web.Response:
@@ -78,8 +69,9 @@ async def clear_cookies(request: web.Request) -> web.Response:
     prefix = request.query.get("prefix")
     if prefix is not None:
         prefix = checked_path(prefix, prefix=True)
-    attributes = _attributes(request.app[appkeys.SETTINGS].cookies, prefix)
+    suffix = _cookie_suffix(request.app[appkeys.SETTINGS].cookies, prefix)
     response = web.Response(status=204, headers=NO_STORE)
     for name in SIGNING_PARAMS:
-        response.del_cookie(COOKIE_PREFIX + name, **attributes)  # type: ignore[arg-type]
+        expired = f"{COOKIE_PREFIX}{name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
+        response.headers.add("Set-Cookie", expired + suffix)
     return response

@@ -103,7 +103,12 @@ async def test_federation_token_mode(
     aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     _, client = await _client(
-        aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint, mode="federation_token", role_arn=""
+        aiohttp_client,
+        tmp_path,
+        keyring_dir,
+        endpoint_url=moto_endpoint,
+        mode="federation_token",
+        role_arn="",
     )
     response = await client.post("/v1/credentials", json={}, headers=bearer("alice"))
     assert response.status == 200 and (await response.json())["session_token"]

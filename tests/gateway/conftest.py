@@ -33,7 +33,9 @@ from gateway.settings import (
 DEV_SECRET = "test-secret-for-development-only-0123456789"
 CDN = "https://cdn.test"
 # The demo rules (public/, tiles/, users/{sub}/), plus a group rule and a stricter nested one.
-RULES = DEMO_RULES.replace("max_upload_bytes = 10485760", "max_upload_bytes = 1024") + """
+RULES = (
+    DEMO_RULES.replace("max_upload_bytes = 10485760", "max_upload_bytes = 1024")
+    + """
 [[rules]]
 prefix = "shared/{group}/"
 read = "authenticated"
@@ -42,6 +44,7 @@ read = "authenticated"
 prefix = "public/staff/"
 read = "authenticated"
 """
+)
 
 
 def make_settings(

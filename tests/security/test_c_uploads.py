@@ -14,15 +14,9 @@ import pytest
 from gateway.devstack.seaweed import SeaweedFS
 from gateway.signing.s3 import AwsCredentials, PresignError, S3Location, presign_get
 from tests.gateway.conftest import bearer
+from tests.gateway.test_uploads import _upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-
-
-async def _upload(client: Any, **body: Any) -> dict[str, Any]:
-    response = await client.post("/v1/uploads", json=body, headers=bearer("alice"))
-    assert response.status == 200, await response.text()
-    result: dict[str, Any] = await response.json()
-    return result
 
 
 def _etag(seaweed: SeaweedFS, bucket: str, key: str) -> str | None:
