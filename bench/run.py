@@ -260,6 +260,8 @@ dev_secret = "{SECRET}"
             port = free_port()
             config = self.work / "edge.toml"
             config.write_text(f"""keys_dir = "{self.rsa_keys}"
+[distribution]
+urls = ["http://127.0.0.1:{port}"]
 [origin]
 endpoint_url = "{s3.endpoint}"
 bucket = "media"

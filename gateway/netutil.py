@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Container, Iterable
 
 
-def viewer_ip(remote: str | None, forwarded_for: str, trusted: Collection[str]) -> str:
+class TrustedProxies(Container[str]):
+    """Proxy addresses given one by one or as CIDRs (a load balancer's pool is a range)."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self._networks = tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str) or not self._networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    def __bool__(self) -> bool:
+        return bool(self._networks)
+
+
+def viewer_ip(remote: str | None, forwarded_for: str, trusted: Container[str]) -> str:
     """Walk X-Forwarded-For right to left past trusted proxies; never trust a spoofed left entry."""
     address = remote or ""
     if address not in trusted:

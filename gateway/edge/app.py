@@ -1,39 +1,63 @@
-"""``create_edge_app(settings)``: behaviours -> verification -> cache -> origin.
+"""``create_edge_app(settings)``: distribution -> behaviour -> verification -> cache -> origin.
 
-Verification always comes first: a cached object is never served to a request that does not
+The order is CloudFront's: the Host selects a configured distribution URL, the normalised path
+selects a behaviour, and a signed behaviour verifies against that distribution URL and the raw
+path *before* anything is looked up, so a cached object is never served to a request that does not
 carry a valid signature for it (security case 39).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
 
-from gateway.edge.cache import CacheKey, Entry, ObjectCache, ttl_from
-from gateway.edge.origin import KEPT_RESPONSE_HEADERS, S3Origin
+from gateway.edge.accesslog import REQUEST_ID, new_request_id
+from gateway.edge.cache import ObjectCache
+from gateway.edge.objects import ObjectServer
+from gateway.edge.origin import S3Origin
 from gateway.edge.proxy import proxy
-from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, denied, origin_failure
+from gateway.edge.responses import denied, refused
 from gateway.edge.settings import Behavior, EdgeSettings
+from gateway.edge.viewer import (
+    Refusal,
+    ViewerTarget,
+    distribution_origin,
+    object_key,
+    read_target,
+    viewer_scheme,
+)
 from gateway.keyring_watch import KeyringHolder
-from gateway.netutil import viewer_ip
+from gateway.netutil import TrustedProxies, viewer_ip
 from gateway.signing.cloudfront import SIGNING_PARAMS
 from gateway.signing.verify import ErrorCode, ViewerRequest, verify_request
 from gateway.signing.wildcard import glob_match
 
+
+@dataclass(frozen=True)
+class Resources:
+    """What exists only while the app runs (one client session, its pool, the origin)."""
+
+    session: aiohttp.ClientSession
+    objects: ObjectServer
+    proxy_timeout: aiohttp.ClientTimeout
+
+
+@dataclass(frozen=True)
+class Distribution:
+    served: frozenset[tuple[str, str]]  # (scheme, canonical authority)
+    trusted: TrustedProxies
+
+
 EDGE_SETTINGS = web.AppKey("edge_settings", EdgeSettings)
 KEYS = web.AppKey("edge_keys", KeyringHolder)
 CACHE = web.AppKey("edge_cache", ObjectCache)
-STATE = web.AppKey("edge_state", dict)
-# Uploaded content is served from the CDN host: never let it run script there (security case 36).
-CONTENT_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-}
+DISTRIBUTION = web.AppKey("edge_distribution", Distribution)
+RESOURCES = web.AppKey("edge_resources", Resources)
 
 
 def match_behavior(behaviors: tuple[Behavior, ...], path: str) -> Behavior:
@@ -49,30 +73,13 @@ def match_behavior(behaviors: tuple[Behavior, ...], path: str) -> Behavior:
 
 
 def parse_cookies(header: str) -> tuple[tuple[str, str], ...]:
-    """Every cookie pair in order, duplicates kept (the verifier refuses duplicated signing cookies)."""
+    """Every cookie pair in order, duplicates kept (the verifier decides what they mean)."""
     pairs = []
     for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
         if sep and name:
             pairs.append((name, value))
     return tuple(pairs)
-
-
-def object_key(raw_path: str) -> str | None:
-    """Decode the path once; refuse what a normalising hop could send elsewhere (security case 13)."""
-    try:
-        key = unquote(raw_path.lstrip("/"), errors="strict")
-    except UnicodeDecodeError:
-        return None
-    segments = key.split("/")
-    if (
-        not key
-        or "\\" in key
-        or any(s in ("", ".", "..") for s in segments[:-1])
-        or segments[-1] in (".", "..")
-    ):
-        return None
-    return key
 
 
 def split_query(raw_query: str) -> str:
@@ -85,79 +92,40 @@ def split_query(raw_query: str) -> str:
     return "&".join(kept)
 
 
-def _from_cache(request: web.Request, entry: Entry) -> web.Response:
-    headers = dict(entry.headers)
-    headers.update(CONTENT_HEADERS, **{"X-Cache": "Hit from cloudfront", "Age": str(entry.age())})
-    if entry.etag and request.headers.get("If-None-Match") in (entry.etag, "*"):
-        headers.pop("Content-Length", None)
-        return web.Response(status=304, headers=headers)
-    headers.pop("Content-Length", None)  # set from the body; aiohttp sends no body for HEAD
-    return web.Response(status=200, body=entry.body, headers=headers)
+def _target(request: web.Request) -> tuple[ViewerTarget, str]:
+    distribution = request.app[DISTRIBUTION]
+    peer_trusted = request.remote in distribution.trusted
+    scheme = viewer_scheme(
+        request.transport is not None and request.transport.get_extra_info("sslcontext") is not None,
+        peer_trusted,
+        request.headers.getall("X-Forwarded-Proto", []),
+    )
+    # request.host would invent one (the local name) for HTTP/1.0 without Host: read the header.
+    target = read_target(request.raw_path, request.headers.get("Host"), scheme, distribution.served)
+    viewer = viewer_ip(request.remote, request.headers.get("X-Forwarded-For", ""), distribution.trusted)
+    return target, viewer
 
 
-async def _from_origin(
-    request: web.Request, key: str, query: str, behavior: Behavior, cache_key: CacheKey
-) -> web.StreamResponse:
-    app = request.app
-    cache = app[CACHE]
-    origin: S3Origin = app[STATE]["origin"]
-    stale = cache.get(cache_key)
-    try:
-        async with origin.request(request.method, key, query, request.headers) as upstream:
-            headers = {
-                name: upstream.headers[name] for name in KEPT_RESPONSE_HEADERS if name in upstream.headers
-            }
-            headers.update(CONTENT_HEADERS, **{"X-Cache": "Miss from cloudfront"})
-            response = web.StreamResponse(status=upstream.status, headers=headers)
-            ttl = ttl_from(
-                upstream.headers.get("Cache-Control", ""), app[EDGE_SETTINGS].cache.default_ttl_seconds
-            )
-            length = int(upstream.headers.get("Content-Length", "-1") or -1)
-            keep = (
-                behavior.cache
-                and request.method == "GET"
-                and upstream.status == 200
-                and ttl is not None
-                and "Range" not in request.headers
-                and 0 <= length <= cache.max_object_bytes
-            )
-            await response.prepare(request)
-            chunks: list[bytes] = []
-            async for chunk in upstream.content.iter_chunked(65536):
-                await response.write(chunk)  # streamed: large objects are never held in memory
-                if keep:
-                    chunks.append(chunk)
-            await response.write_eof()
-            if keep and ttl:
-                cache.put(
-                    cache_key,
-                    b"".join(chunks),
-                    tuple((k, v) for k, v in headers.items() if k not in CONTENT_HEADERS and k != "X-Cache"),
-                    ttl,
-                )
-            return response
-    except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ServerTimeoutError) as exc:
-        if stale is not None and request.method in ("GET", "HEAD"):
-            return _from_cache(request, stale)  # stale-if-error: the origin is down, the object is not
-        timeout = isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError)
-        return origin_failure(504, GATEWAY_TIMEOUT) if timeout else origin_failure(502, BAD_GATEWAY)
+async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer names its request, as CloudFront's ``X-Amz-Cf-Id`` does, for support and logs."""
+    response.headers["X-Amz-Cf-Id"] = request.setdefault(REQUEST_ID, new_request_id())
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    request[REQUEST_ID] = new_request_id()
     app, settings = request.app, request.app[EDGE_SETTINGS]
-    path = request.raw_path.split("?", 1)[0]
-    raw_query = request.raw_path.split("?", 1)[1] if "?" in request.raw_path else ""
-    behavior = match_behavior(settings.behaviors, path)
-    viewer = viewer_ip(
-        request.remote, request.headers.get("X-Forwarded-For", ""), settings.server.trusted_proxies
-    )
+    try:
+        target, viewer = _target(request)
+    except Refusal as refusal:
+        return refused(refusal.status, refusal.reason)
+    behavior = match_behavior(settings.behaviors, target.path)
     if behavior.signed:
         verdict = verify_request(
             ViewerRequest(
-                request.scheme,
-                request.host,
-                path,
-                raw_query,
+                target.scheme,
+                target.host,
+                target.raw_path,
+                target.raw_query,
                 parse_cookies(request.headers.get("Cookie", "")),
                 viewer,
             ),
@@ -166,33 +134,39 @@ async def handle(request: web.Request) -> web.StreamResponse:
         )
         if verdict.error is not None:
             return denied(verdict.error)
+    resources = app[RESOURCES]
     if behavior.origin != "s3":
         return await proxy(
-            request, behavior.origin, app[STATE]["session"], viewer, app[STATE]["proxy_timeout"]
+            request,
+            target,
+            behavior.origin,
+            resources.session,
+            viewer,
+            resources.proxy_timeout,
+            settings.server.viewer_timeout_seconds,
         )
     if request.method not in ("GET", "HEAD"):
         return web.Response(status=405, headers={"Allow": "GET, HEAD", "Server": "CloudFront"})
-    key = object_key(path)
+    key = object_key(target.raw_path)
     if key is None:
         return denied(ErrorCode.ACCESS_DENIED)
-    query = split_query(raw_query) if behavior.forward_query else ""
-    cache_key: CacheKey = (key, query)
-    if behavior.cache and "Range" not in request.headers:
-        entry = app[CACHE].get(cache_key)
-        if entry is not None and entry.fresh():
-            return _from_cache(request, entry)
-    return await _from_origin(request, key, query, behavior, cache_key)
+    query = split_query(target.raw_query) if behavior.forward_query else ""
+    return await resources.objects.serve(request, key, query, behavior)
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[EDGE_SETTINGS]
-    connector = aiohttp.TCPConnector(limit=200, limit_per_host=100)
+    # Per origin host: a custom origin (the gateway) never waits behind stalled S3 transfers.
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=settings.origin.max_connections)
     async with aiohttp.ClientSession(connector=connector) as session:
-        app[STATE].update(
-            session=session,
-            origin=S3Origin(settings.origin, session),
-            proxy_timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=settings.origin.connect_timeout_seconds, sock_read=30
+        app[RESOURCES] = Resources(
+            session,
+            ObjectServer(settings, app[CACHE], S3Origin(settings.origin, session)),
+            aiohttp.ClientTimeout(
+                total=None,
+                connect=settings.origin.queue_timeout_seconds,
+                sock_connect=settings.origin.connect_timeout_seconds,
+                sock_read=30,
             ),
         )
         async with app[KEYS].watching(settings.reload_interval_seconds):
@@ -204,7 +178,11 @@ def create_edge_app(settings: EdgeSettings) -> web.Application:
     app[EDGE_SETTINGS] = settings
     app[KEYS] = KeyringHolder(settings.keys_dir, private=False)  # verifies; never needs private keys
     app[CACHE] = ObjectCache(settings.cache.max_bytes, settings.cache.max_object_bytes)
-    app[STATE] = {}
+    app[DISTRIBUTION] = Distribution(
+        frozenset(distribution_origin(url) for url in settings.distribution.urls),
+        TrustedProxies(settings.server.trusted_proxies),
+    )
     app.cleanup_ctx.append(_resources)
+    app.on_response_prepare.append(_request_id)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

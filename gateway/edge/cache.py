@@ -24,9 +24,16 @@ class Entry:
     stored_at: float  # wall clock, for Age
     fresh_until: float  # monotonic
 
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
     @property
     def etag(self) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == "etag"), None)
+        return self.header("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.header("last-modified")
 
     def age(self) -> int:
         return max(0, int(time.time() - self.stored_at))

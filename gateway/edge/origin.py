@@ -45,6 +45,16 @@ def aws_query(raw: str) -> str:
     return "&".join(pairs)
 
 
+def origin_timeout(settings: EdgeOrigin) -> aiohttp.ClientTimeout:
+    """``connect`` includes waiting for a pooled connection; ``sock_connect`` is the TCP handshake."""
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=settings.queue_timeout_seconds,
+        sock_connect=settings.connect_timeout_seconds,
+        sock_read=settings.read_timeout_seconds,
+    )
+
+
 class S3Origin:
     def __init__(self, settings: EdgeOrigin, session: aiohttp.ClientSession) -> None:
         self._location = S3Location(settings.region, settings.endpoint_url, "path")
@@ -55,12 +65,7 @@ class S3Origin:
             settings.region,
         )
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=settings.connect_timeout_seconds,
-            sock_connect=settings.connect_timeout_seconds,
-            sock_read=settings.read_timeout_seconds,
-        )
+        self._timeout = origin_timeout(settings)
 
     def _signed(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
         request = AWSRequest(method=method, url=url, headers=dict(headers))

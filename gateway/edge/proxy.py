@@ -1,5 +1,9 @@
 """Custom-origin behaviours (e.g. ``/v1/*`` to the gateway): a plain streaming reverse proxy,
-uncached, as a CloudFront behaviour with the CachingDisabled policy and all viewer headers."""
+uncached, as a CloudFront behaviour with the CachingDisabled policy and all viewer headers.
+
+The origin learns who the viewer is and which distribution URL was asked for from headers the
+edge writes itself; the viewer's own forwarding headers are dropped, never passed on.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
+from gateway.edge.accesslog import RESULT
+from gateway.edge.deliver import CHUNK, ViewerStalled, abort, send
 from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, origin_failure
+from gateway.edge.viewer import ViewerTarget
 
 HOP_BY_HOP = frozenset(
     {
@@ -24,25 +31,36 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+# Set by the edge from what it knows; a viewer's own values would be believed downstream.
+_REWRITTEN = frozenset({"forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"})
 
 
 async def proxy(
     request: web.Request,
+    target: ViewerTarget,
     origin: str,
     session: aiohttp.ClientSession,
     viewer: str,
     timeout: aiohttp.ClientTimeout,
+    viewer_timeout: float,
 ) -> web.StreamResponse:
-    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
-    headers["X-Forwarded-For"] = viewer
-    headers["X-Forwarded-Host"] = request.host
-    headers["X-Forwarded-Proto"] = request.scheme
-    target = URL(origin.rstrip("/") + request.raw_path, encoded=True)
+    headers = CIMultiDict(
+        (k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | _REWRITTEN
+    )
+    headers.update(
+        {"X-Forwarded-For": viewer, "X-Forwarded-Host": target.host, "X-Forwarded-Proto": target.scheme}
+    )
+    url = URL(
+        origin.rstrip("/") + target.raw_path + (f"?{target.raw_query}" if target.raw_query else ""),
+        encoded=True,
+    )
     body = request.content if request.body_exists else None
+    response: web.StreamResponse | None = None
+    request[RESULT] = "Miss"
     try:
         async with session.request(
             request.method,
-            target,
+            url,
             headers=headers,
             data=body,
             allow_redirects=False,
@@ -56,11 +74,14 @@ async def proxy(
             if upstream.headers.get("Content-Length"):
                 response.content_length = int(upstream.headers["Content-Length"])
             await response.prepare(request)
-            async for chunk in upstream.content.iter_chunked(65536):
-                await response.write(chunk)
+            async for chunk in upstream.content.iter_chunked(CHUNK):
+                await send(response, chunk, viewer_timeout)
             await response.write_eof()
             return response
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        return origin_failure(504, GATEWAY_TIMEOUT)
-    except aiohttp.ClientConnectionError:
+    except (ViewerStalled, aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        if response is not None and response.prepared:
+            abort(request, "viewer stalled" if isinstance(exc, ViewerStalled) else type(exc).__name__)
+            return response
+        if isinstance(exc, TimeoutError):
+            return origin_failure(504, GATEWAY_TIMEOUT)
         return origin_failure(502, BAD_GATEWAY)

@@ -46,3 +46,8 @@ GATEWAY_TIMEOUT = (
     "CloudFront attempted to establish a connection with the origin, but either the attempt failed "
     "or the origin closed the connection."
 )
+
+
+def refused(status: int, reason: str) -> web.Response:
+    """A request that names no distribution here (or names one badly): CloudFront's HTML page."""
+    return origin_failure(status, f"Bad request. {reason}.")

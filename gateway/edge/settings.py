@@ -1,5 +1,8 @@
 """Edge settings: TOML with ``EDGE_<SECTION>_<NAME>`` overrides, and the cache behaviours.
 
+``distribution.urls`` are the ``scheme://host[:port]`` the viewers use, as a CloudFront
+distribution's domain names: a request is served only when its Host names one of them, and every
+signature is checked against that URL, never against whatever Host a viewer sends.
 Behaviours are matched in order by path pattern, like a CloudFront distribution's; the last
 one should be ``*`` (the default behaviour).  Each is signed (trusted keys from the keyring) or
 public, and served from the private bucket (``origin = "s3"``) or proxied to a custom origin URL.
@@ -8,6 +11,7 @@ public, and served from the private bucket (``origin = "s3"``) or proxied to a c
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+from gateway.edge.viewer import distribution_origin
 
 
 @dataclass(frozen=True)
@@ -31,8 +36,13 @@ class Behavior:
 class EdgeServer:
     host: str = "127.0.0.1"
     port: int = 8081
+    # Peers (addresses or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = 10.0  # slow or idle connections are closed (security case 52)
+    # A viewer that accepts no bytes for this long is cut off, and its origin connection released.
+    viewer_timeout_seconds: float = 10.0
+    certfile: str = ""  # serve HTTPS itself (PEM certificate chain and key)
+    keyfile: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,10 @@ class EdgeOrigin:
     secret_access_key: Secret = NO_SECRET
     connect_timeout_seconds: float = 2.0
     read_timeout_seconds: float = 10.0
+    max_connections: int = 100  # the origin connection pool
+    # How long a cache miss may wait for a free pooled connection: longer than the viewer timeout,
+    # so that viewers who stall are cut off before anyone queued behind them gives up.
+    queue_timeout_seconds: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -54,9 +68,15 @@ class EdgeCache:
 
 
 @dataclass(frozen=True)
+class EdgeDistribution:
+    urls: tuple[str, ...] = ()  # required: e.g. ("https://cdn.example.com",)
+
+
+@dataclass(frozen=True)
 class EdgeSettings:
     keys_dir: Path = Path("keys")
     reload_interval_seconds: float = 2.0
+    distribution: EdgeDistribution = field(default_factory=EdgeDistribution)
     server: EdgeServer = field(default_factory=EdgeServer)
     origin: EdgeOrigin = field(default_factory=EdgeOrigin)
     cache: EdgeCache = field(default_factory=EdgeCache)
@@ -86,6 +106,19 @@ def _behaviors(raw: Any, problems: list[str]) -> tuple[Behavior, ...]:
     return tuple(out)
 
 
+def _check_distribution(urls: tuple[str, ...], problems: list[str]) -> None:
+    if not urls:
+        problems.append(
+            "distribution.urls is required: the scheme://host[:port] viewers use "
+            "(the URL every signature is checked against)"
+        )
+    for url in urls:
+        try:
+            distribution_origin(url)
+        except ValueError as exc:
+            problems.append(f"distribution.urls entry {url!r}: {exc}")
+
+
 def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) -> EdgeSettings:
     env = os.environ if env is None else env
     raw = read_toml(path) if path is not None else {}
@@ -99,8 +132,19 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
             "cache.max_object_bytes": settings.cache.max_object_bytes,
             "origin.read_timeout_seconds": settings.origin.read_timeout_seconds,
             "origin.connect_timeout_seconds": settings.origin.connect_timeout_seconds,
+            "origin.max_connections": settings.origin.max_connections,
+            "origin.queue_timeout_seconds": settings.origin.queue_timeout_seconds,
+            "server.viewer_timeout_seconds": settings.server.viewer_timeout_seconds,
         },
     )
+    _check_distribution(settings.distribution.urls, problems)
+    for entry in settings.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"server.trusted_proxies entry {entry!r} is not an IP address or CIDR")
+    if bool(settings.server.certfile) != bool(settings.server.keyfile):
+        problems.append("server.certfile and server.keyfile go together")
     if not settings.origin.access_key_id or not settings.origin.secret_access_key:
         problems.append(
             "origin.access_key_id and origin.secret_access_key are required (origin access control)"
@@ -109,7 +153,16 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
     keys_dir = base / settings.keys_dir
     if not keys_dir.is_dir():
         problems.append(f"keys_dir {settings.keys_dir} does not exist")
+    tls = {
+        name: str(base / value)
+        for name in ("certfile", "keyfile")
+        if (value := getattr(settings.server, name))
+    }
+    for name, file in tls.items():
+        if not Path(file).is_file():
+            problems.append(f"server.{name} {file} does not exist")
     if problems:
         raise SettingsError(problems)
-    result: EdgeSettings = dataclasses.replace(settings, keys_dir=keys_dir)
+    server = dataclasses.replace(settings.server, **tls)
+    result: EdgeSettings = dataclasses.replace(settings, keys_dir=keys_dir, server=server)
     return result

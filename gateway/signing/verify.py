@@ -1,8 +1,15 @@
-"""Verify a viewer request the way CloudFront does (research/cloudfront.md 1.11).
+"""Verify a viewer request the way CloudFront does (docs/design.md, "Verification").
 
 Pure: the caller passes the request parts, the trusted public keys and ``now``.  The signature
 is checked over the exact policy bytes *before* the policy is parsed or matched, so garbage
 policies cost one signature check and nothing more.
+
+Duplicated signing cookies: a browser holding grants for nested paths (``/tiles/`` and
+``/tiles/3/``) sends both sets, the longer path's first (RFC 6265 section 5.4).  The k-th
+occurrence of each ``CloudFront-*`` name forms set k; at most four sets are tried, in order, and
+the first that verifies wins.  Every set is judged whole, so no mix of two grants is accepted.
+CloudFront does not document this case; the gateway never gives one principal nested grants.
+Duplicated signing parameters in a URL are refused: a URL has no reason to carry two.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from gateway.signing.policy import MAX_EPOCH, PolicyError, canned_policy_bytes, 
 from gateway.signing.wildcard import resource_matches
 
 _EPOCH = re.compile(r"\A[0-9]{1,19}\Z")
+MAX_COOKIE_SETS = 4
 
 
 class ErrorCode(enum.Enum):
@@ -114,17 +122,30 @@ def _ip_allowed(cidr: str, client_ip: str | None) -> bool:
     return isinstance(address, IPv4Address) and address in IPv4Network(cidr)
 
 
-def _check(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -> Verdict:
-    parts = _query_pairs(request.raw_query)
-    url_mode = any(name in SIGNING_PARAMS for name, _, _ in parts)
-    if url_mode:
-        source = "url"
-        params = _collect([(n, v) for n, v, _ in parts], "")
-        kept = [raw for name, _, raw in parts if name not in SIGNING_PARAMS]
-    else:
-        source = "cookie"
-        params = _collect(request.cookies, COOKIE_PREFIX)
-        kept = [raw for _, _, raw in parts]
+def _cookie_sets(pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """Signing cookies grouped by occurrence: the k-th of each name belongs to set k."""
+    sets: list[dict[str, str]] = [{}]
+    for name, value in pairs:
+        short = name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else ""
+        if short not in SIGNING_PARAMS:
+            continue
+        index = next((i for i, found in enumerate(sets) if short not in found), len(sets))
+        if index == MAX_COOKIE_SETS:
+            raise _Denied(ErrorCode.ACCESS_DENIED, f"more than {MAX_COOKIE_SETS} sets of signing cookies")
+        if index == len(sets):
+            sets.append({})
+        sets[index][short] = value
+    return sets
+
+
+def _check(
+    request: ViewerRequest,
+    params: Mapping[str, str],
+    source: str,
+    kept: Sequence[str],
+    trusted: Mapping[str, PublicKey],
+    now: int,
+) -> Verdict:
     key_pair_id = unquote(params.get("Key-Pair-Id", ""))
     if not key_pair_id:
         raise _Denied(ErrorCode.MISSING_KEY, f"no Key-Pair-Id in the {source}")
@@ -156,7 +177,7 @@ def _check(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -
         raise _Denied(ErrorCode.ACCESS_DENIED, "signature does not verify")
 
     if "Policy" not in params:
-        if now >= int(params["Expires"]):
+        if now >= int(expires):
             raise _Denied(ErrorCode.ACCESS_DENIED, "expired")
         return Verdict(None, "canned policy ok", source, key_pair_id)
     try:
@@ -176,7 +197,21 @@ def _check(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -
 
 def verify_request(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -> Verdict:
     """``Verdict.ok`` or the CloudFront error code CloudFront would answer with."""
+    parts = _query_pairs(request.raw_query)
     try:
-        return _check(request, trusted, now)
+        if any(name in SIGNING_PARAMS for name, _, _ in parts):
+            source, kept = "url", [raw for name, _, raw in parts if name not in SIGNING_PARAMS]
+            candidates = [_collect([(n, v) for n, v, _ in parts], "")]
+        else:
+            source, kept = "cookie", [raw for _, _, raw in parts]
+            candidates = _cookie_sets(request.cookies)
     except _Denied as denied:
         return Verdict(denied.error, denied.detail)
+    first: Verdict | None = None
+    for params in candidates:
+        try:
+            return _check(request, params, source, kept, trusted, now)
+        except _Denied as denied:
+            first = first or Verdict(denied.error, denied.detail)
+    assert first is not None  # candidates is never empty
+    return first

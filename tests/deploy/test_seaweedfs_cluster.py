@@ -99,6 +99,8 @@ secret_access_key = "{SECRET}"
 dev_secret = "{DEV_SECRET}"
 """)
     (tmp_path / "edge.toml").write_text(f"""keys_dir = "{keys}"
+[distribution]
+urls = ["http://{HOST}"]
 [origin]
 endpoint_url = "{cluster["s3"]}"
 bucket = "media"

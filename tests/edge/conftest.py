@@ -13,12 +13,13 @@ from yarl import URL
 
 from gateway.devstack.seaweed import SeaweedFS
 from gateway.edge.app import create_edge_app
-from gateway.edge.settings import Behavior, EdgeCache, EdgeOrigin, EdgeSettings
+from gateway.edge.settings import Behavior, EdgeCache, EdgeDistribution, EdgeOrigin, EdgeSettings
 from gateway.settings import Secret
 from gateway.signing.cloudfront import SignedPolicy, sign_policy
 from gateway.signing.crypto import HashAlgorithm, KeySigner
 from gateway.signing.policy import Policy
 from tests.conftest import load_vector_key
+from tests.gateway.conftest import free_port
 
 SIGNER = KeySigner("K2TESTRSA00001", load_vector_key("test-rsa-2048.pem"))
 BEHAVIORS = (Behavior("/public/*", signed=False), Behavior("/query/*", forward_query=True), Behavior("*"))
@@ -44,6 +45,7 @@ def edge_settings(seaweed: SeaweedFS, bucket: str, keys: Path, **origin: Any) ->
     )
     return EdgeSettings(
         keys_dir=keys,
+        distribution=EdgeDistribution(("http://127.0.0.1",)),  # start_edge adds the port it listens on
         origin=dataclasses.replace(base, **origin),
         cache=EdgeCache(max_bytes=8 * 1024 * 1024, max_object_bytes=1024 * 1024),
         behaviors=BEHAVIORS,
@@ -61,11 +63,20 @@ def filled_bucket(seaweed: SeaweedFS, bucket: str) -> str:
     return bucket
 
 
+async def start_edge(aiohttp_client: Any, settings: EdgeSettings) -> TestClient[Any, Any]:
+    """Serve ``settings`` on a port chosen first, so that the distribution URL names it."""
+    port = free_port()
+    distribution = EdgeDistribution((f"http://127.0.0.1:{port}",))
+    app = create_edge_app(dataclasses.replace(settings, distribution=distribution))
+    client: TestClient[Any, Any] = await aiohttp_client(app, server_kwargs={"port": port})
+    return client
+
+
 @pytest.fixture
 async def edge(
     aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> TestClient[Any, Any]:
-    return await aiohttp_client(create_edge_app(edge_settings(seaweed, filled_bucket, keyring_dir)))
+    return await start_edge(aiohttp_client, edge_settings(seaweed, filled_bucket, keyring_dir))
 
 
 def base_url(client: TestClient[Any, Any]) -> str:

@@ -15,9 +15,8 @@ import pytest
 from aiohttp import web
 
 from gateway.devstack.seaweed import SeaweedFS
-from gateway.edge.app import create_edge_app
 from gateway.edge.settings import Behavior
-from tests.edge.conftest import BEHAVIORS, base_url, cookie_header, edge_settings, get, sign
+from tests.edge.conftest import BEHAVIORS, base_url, cookie_header, edge_settings, get, sign, start_edge
 from tests.faults import FaultProxy
 
 
@@ -36,7 +35,7 @@ async def test_origin_down_or_slow(
     settings = edge_settings(
         seaweed, filled_bucket, keyring_dir, endpoint_url=proxy.url, read_timeout_seconds=1.0
     )
-    edge = await aiohttp_client(create_edge_app(settings))
+    edge = await start_edge(aiohttp_client, settings)
     cookies = cookie_header(sign(f"{base_url(edge)}/tiles/*"))
     assert (await get(edge, "/tiles/1/0/0.png", headers=cookies)).status == 200  # now cached
     await proxy.set_mode("refuse")
@@ -87,7 +86,7 @@ async def test_retired_key_refused_and_reload_is_live(
         KeyEntry("KOLD", "ecdsa-p256", "trusted", 0, public_pem(old.key), "K2OLD"),
     )
     write_keyring(Keyring(keys, "KNEW", entries, None))
-    edge = await aiohttp_client(create_edge_app(edge_settings(seaweed, filled_bucket, keys)))
+    edge = await start_edge(aiohttp_client, edge_settings(seaweed, filled_bucket, keys))
     old_cookies = cookie_header(sign(f"{base_url(edge)}/tiles/*", signer=old))
     assert (await get(edge, "/tiles/1/0/0.png", headers=old_cookies)).status == 200  # still trusted
     doc = json.loads((keys / "keyring.json").read_text())
@@ -125,7 +124,7 @@ async def test_custom_origin_behavior_proxies(
 
     settings = edge_settings(seaweed, filled_bucket, keyring_dir)
     behaviors = (Behavior("/v1/*", signed=False, origin=str(upstream.make_url("")).rstrip("/")), *BEHAVIORS)
-    edge = await aiohttp_client(create_edge_app(dataclasses.replace(settings, behaviors=behaviors)))
+    edge = await start_edge(aiohttp_client, dataclasses.replace(settings, behaviors=behaviors))
     response = await edge.post(
         "/v1/cookies?x=1",
         data=b'{"prefix":"tiles/"}',

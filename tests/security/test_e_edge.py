@@ -93,7 +93,7 @@ def test_case_44_no_local_disk_bucket() -> None:
     # The edge keeps no files: objects come from S3 and small ones are cached in memory, so there
     # is no path on disk to traverse or symlink.  The key is decoded once and refused if it holds
     # a dot-segment, an empty segment or a backslash (test_case_13).
-    from gateway.edge.app import object_key
+    from gateway.edge.viewer import object_key
 
     for raw in ["/a/../b", "/a/%2e%2e/b", "/a//b", "/a%5Cb", "/./a", "/a/.."]:
         assert object_key(raw) is None

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from gateway.edge.app import create_edge_app
 from gateway.keyring import KeyringError, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import LocalPublisher
 from gateway.signing.crypto import KeyAlgorithm, KeySigner
 from tests.conftest import run_cli
-from tests.edge.conftest import base_url, cookie_header, edge_settings, get, sign
+from tests.edge.conftest import base_url, cookie_header, edge_settings, get, sign, start_edge
 
 GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 
@@ -95,7 +94,7 @@ async def test_case_49_revocation_stops_everything_the_key_signed(
     keys = tmp_path / "keys"
     init_keyring(keys, KeyAlgorithm.RSA_2048)
     signer = load_keyring(keys).require_signer()
-    edge = await aiohttp_client(create_edge_app(edge_settings(seaweed, filled_bucket, keys)))
+    edge = await start_edge(aiohttp_client, edge_settings(seaweed, filled_bucket, keys))
     url_grant = sign(
         f"{base_url(edge)}/tiles/1/0/0.png", canned=True, signer=KeySigner(signer.key_pair_id, signer.key)
     )

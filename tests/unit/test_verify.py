@@ -1,4 +1,4 @@
-"""The verifier applies CloudFront's rules (research/cloudfront.md 1.11) and its error codes."""
+"""The verifier applies CloudFront's rules (docs/design.md, "Verification") and its error codes."""
 
 from __future__ import annotations
 
@@ -168,11 +168,51 @@ def test_url_takes_precedence_over_cookies() -> None:
     assert code(ViewerRequest("https", HOST, "/a/b", "size=2", cookies)) == "OK"
 
 
-def test_duplicate_cookies_are_refused() -> None:
-    signed = sign_policy(Policy.make_custom(f"https://{HOST}/a/*", EXP), RSA)
-    cookies = (*signed.cookies().items(), ("CloudFront-Key-Pair-Id", "KEC"))
-    assert code(ViewerRequest("https", HOST, "/a/b", "", cookies)) == "AccessDenied"
+def test_duplicated_cookie_sets_are_judged_one_whole_set_at_a_time() -> None:
+    """Grants for nested paths reach the edge as two sets, the more specific path's first."""
+    inner = sign_policy(Policy.make_custom(f"https://{HOST}/a/b/*", EXP), EC)
+    outer = sign_policy(Policy.make_custom(f"https://{HOST}/a/*", EXP), RSA)
+    expired = sign_policy(Policy.make_custom(f"https://{HOST}/a/b/*", NOW - 1), EC)
+
+    def both(first: SignedPolicy, second: SignedPolicy) -> tuple[tuple[str, str], ...]:
+        return (*first.cookies().items(), *second.cookies().items())
+
+    assert code(ViewerRequest("https", HOST, "/a/b/c", "", both(inner, outer))) == "OK"
+    # The first set no longer works (it expired): the second, whole and valid, still does.
+    assert code(ViewerRequest("https", HOST, "/a/b/c", "", both(expired, outer))) == "OK"
+    assert code(ViewerRequest("https", HOST, "/a/x", "", both(inner, outer))) == "OK"
+    # Never a mix: one grant's policy with another's signature is no set at all.
+    mixed = (
+        ("CloudFront-Policy", inner.cookies()["CloudFront-Policy"]),
+        ("CloudFront-Signature", outer.cookies()["CloudFront-Signature"]),
+        ("CloudFront-Key-Pair-Id", "KRSA"),
+        ("CloudFront-Policy", outer.cookies()["CloudFront-Policy"]),
+        ("CloudFront-Signature", inner.cookies()["CloudFront-Signature"]),
+        ("CloudFront-Key-Pair-Id", "KEC"),
+    )
+    assert code(ViewerRequest("https", HOST, "/a/b/c", "", mixed)) == "AccessDenied"
+    # A failing request reports the first set's reason.
+    assert code(ViewerRequest("https", HOST, "/z", "", both(expired, outer))) == "AccessDenied"
+    # Four sets at most: a fifth costs nothing but a refusal (no signature check per copy).
+    flood = tuple(item for _ in range(5) for item in expired.cookies().items()) + tuple(
+        outer.cookies().items()
+    )
+    assert code(ViewerRequest("https", HOST, "/a/b/c", "", flood)) == "AccessDenied"
     assert code(ViewerRequest("https", HOST, "/a/b", "", ())) == "MissingKey"
+
+
+def test_duplicated_signing_parameters_in_a_url_are_refused() -> None:
+    signed = sign_policy(Policy.make_canned(f"https://{HOST}/a/b", EXP), RSA)
+    query = signed.url(f"https://{HOST}/a/b").split("?", 1)[1]
+    assert code(ViewerRequest("https", HOST, "/a/b", query, ())) == "OK"
+    assert code(ViewerRequest("https", HOST, "/a/b", query + "&Key-Pair-Id=KRSA", ())) == "AccessDenied"
+
+
+def test_percent_encoded_expires_is_judged_not_crashed() -> None:
+    signed = sign_policy(Policy.make_canned(f"https://{HOST}/a/b", EXP), RSA)
+    query = signed.url(f"https://{HOST}/a/b").split("?", 1)[1].replace("Expires=1", "Expires=%31", 1)
+    assert code(ViewerRequest("https", HOST, "/a/b", query, ())) == "OK"
+    assert code(ViewerRequest("https", HOST, "/a/b", query, ()), now=EXP) == "AccessDenied"
 
 
 class _RawSigner:
