@@ -49,6 +49,9 @@ class Rule:
     max_upload_bytes: int = 10 * 1024 * 1024
     content_types: tuple[str, ...] = ()
     grant_seconds: int | None = None  # a shorter lifetime for this prefix (e.g. guests)
+    # IAM cannot enforce content_types, max_upload_bytes or no-overwrite, so STS credentials get
+    # PutObject here only when the operator opts in.
+    credentials_write: bool = False
 
     @property
     def templated(self) -> bool:
@@ -133,7 +136,16 @@ def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
     if not isinstance(raw, dict):
         problems.append(f"{where} must be a table")
         return None
-    known = {"prefix", "read", "write", "delete", "max_upload_bytes", "content_types", "grant_seconds"}
+    known = {
+        "prefix",
+        "read",
+        "write",
+        "delete",
+        "max_upload_bytes",
+        "content_types",
+        "grant_seconds",
+        "credentials_write",
+    }
     if set(raw) - known:
         problems.append(f"{where} has unknown fields {sorted(set(raw) - known)}")
         return None
@@ -172,7 +184,21 @@ def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
     grant = raw.get("grant_seconds")
     if grant is not None and (isinstance(grant, bool) or not isinstance(grant, int) or grant <= 0):
         problems.append(f"{where}.grant_seconds must be a positive integer")
-    return Rule(prefix, raw.get("read"), raw.get("write"), raw.get("delete"), size, tuple(types), grant)
+    credentials_write = raw.get("credentials_write", False)
+    if not isinstance(credentials_write, bool):
+        problems.append(f"{where}.credentials_write must be true or false")
+    elif credentials_write and not raw.get("write"):
+        problems.append(f"{where}.credentials_write needs write (it only widens an existing write)")
+    return Rule(
+        prefix,
+        raw.get("read"),
+        raw.get("write"),
+        raw.get("delete"),
+        size,
+        tuple(types),
+        grant,
+        credentials_write is True,
+    )
 
 
 def parse_rules(doc: dict[str, Any]) -> Rules:

@@ -1,9 +1,18 @@
-"""The STS session policy for a principal: exactly what the access rules allow, nothing more.
+"""The STS session policy for a principal: never more than the access rules allow.
 
-Object actions are allowed on exactly the caller's prefixes (``arn:aws:s3:::bucket/prefix*``);
-``ListBucket`` only with an ``s3:prefix`` condition on the readable ones.  Where a more specific
-rule below an allowed prefix would refuse the caller, an explicit Deny keeps IAM's answer equal to
-the rules' (IAM has no "most specific wins", but an explicit Deny always wins).  Pure: no I/O.
+Object actions are allowed on the caller's prefixes (``arn:aws:s3:::bucket/prefix*``).  Where a
+more specific rule below an allowed prefix would refuse the caller, an explicit Deny keeps IAM's
+answer within the rules' (IAM has no "most specific wins", but an explicit Deny always wins).
+IAM can only narrow from there: a prefix that a rule re-allows below such a Deny stays denied.
+
+``PutObject`` appears only under rules with ``credentials_write``: IAM cannot enforce a rule's
+content types, size limit or no-overwrite, which the gateway's own presigned uploads sign.
+
+``ListBucket`` is allowed with an ``s3:prefix`` condition on the readable prefixes.  Under a
+readable prefix that holds a stricter nested one, listing also needs ``s3:delimiter`` "/", so
+S3 rolls the nested prefix's keys up into one folder name; a Deny on ``s3:prefix`` keeps the
+nested prefix itself from being listed.  A condition key missing from the request never matches
+(IAM User Guide, "Condition operators"), so a listing without a prefix is denied.  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -36,6 +45,13 @@ class Scope:
         return not any(self.prefixes.values())
 
 
+def _grants(rules: Rules, action: Action, prefix: str, principal: Principal) -> bool:
+    decision = rules.decide(action, prefix, principal)
+    if not decision.allowed or decision.rule is None:
+        return False
+    return action != "write" or decision.rule.credentials_write
+
+
 def scope_for(rules: Rules, principal: Principal) -> Scope:
     allowed: dict[Action, list[str]] = {"read": [], "write": [], "delete": []}
     denied: dict[Action, list[str]] = {"read": [], "write": [], "delete": []}
@@ -43,7 +59,7 @@ def scope_for(rules: Rules, principal: Principal) -> Scope:
         for prefix in rule.expand(principal):
             for action in allowed:
                 # The prefix's own governing rule decides (a broader one may be shadowed).
-                if rules.decide(action, prefix, principal).allowed:
+                if _grants(rules, action, prefix, principal):
                     allowed[action].append(prefix)
                 else:
                     denied[action].append(prefix)
@@ -62,25 +78,38 @@ def _arn(bucket: str, prefix: str) -> str:
     return f"arn:aws:s3:::{bucket}/{prefix}*"
 
 
+def _list(bucket: str, effect: str, prefixes: list[str], folders_only: bool = False) -> dict[str, Any]:
+    condition: dict[str, Any] = {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}
+    if folders_only:
+        condition["StringEquals"] = {"s3:delimiter": "/"}
+    return {
+        "Effect": effect,
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{bucket}",
+        "Condition": condition,
+    }
+
+
 def session_policy(scope: Scope, bucket: str) -> str:
     statements: list[dict[str, Any]] = []
     for action, prefixes in scope.prefixes.items():
         statements.append(
             {"Effect": "Allow", "Action": S3_ACTIONS[action], "Resource": [_arn(bucket, p) for p in prefixes]}
         )
-    if scope.prefixes.get("read"):
-        statements.append(
-            {
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": f"arn:aws:s3:::{bucket}",
-                "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in scope.prefixes["read"]]}},
-            }
-        )
+    readable = scope.prefixes.get("read", ())
+    hidden = scope.denied.get("read", ())
+    holding = [p for p in readable if any(d.startswith(p) for d in hidden)]
+    plain = [p for p in readable if p not in holding]
+    if plain:
+        statements.append(_list(bucket, "Allow", plain))
+    if holding:
+        statements.append(_list(bucket, "Allow", holding, folders_only=True))
     for action, prefixes in scope.denied.items():
         statements.append(
             {"Effect": "Deny", "Action": S3_ACTIONS[action], "Resource": [_arn(bucket, p) for p in prefixes]}
         )
+    if hidden:
+        statements.append(_list(bucket, "Deny", list(hidden)))
     text = json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
     if len(text) > MAX_POLICY_CHARS:
         raise PolicyTooLarge(

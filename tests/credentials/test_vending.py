@@ -16,7 +16,7 @@ from gateway import appkeys
 from gateway.app import create_app
 from gateway.settings import CredentialsSettings, Secret
 from tests.faults import FaultProxy
-from tests.gateway.conftest import bearer, make_settings
+from tests.gateway.conftest import RULES, bearer, make_settings
 
 ROLE = "arn:aws:iam::210987654321:role/media-uploader"  # another account: cross-account assume
 
@@ -25,8 +25,18 @@ def _assumed() -> list[Any]:
     return list(sts_backends["210987654321"]["aws"].assumed_roles)
 
 
-async def _client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, **credentials: Any) -> Any:
+# The standard rules, with credentials allowed to write the caller's own prefix.
+WRITABLE = RULES.replace(
+    'content_types = ["image/png", "image/jpeg", "image/webp"]\n',
+    'content_types = ["image/png", "image/jpeg", "image/webp"]\ncredentials_write = true\n',
+)
+
+
+async def _client(
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, rules: str = WRITABLE, **credentials: Any
+) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "media")
+    settings.rules_file.write_text(rules)
     config = CredentialsSettings(
         **{
             "mode": "assume_role",
@@ -83,6 +93,21 @@ async def test_vends_scoped_credentials(
     for requested, expected in [(60, "900"), (100_000, "3600")]:  # clamped to the configured range
         await client.post("/v1/credentials", json={"duration_seconds": requested}, headers=bearer("carol"))
         assert sent[-1]["DurationSeconds"] == [expected]
+
+
+async def test_no_put_object_unless_the_rule_opts_in(
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
+) -> None:
+    """The gateway may presign uploads to users/{sub}/, but IAM cannot hold its content types and
+    size limit: without credentials_write the vended credentials cannot write at all."""
+    _, client = await _client(aiohttp_client, tmp_path, keyring_dir, RULES, endpoint_url=moto_endpoint)
+    response = await client.post("/v1/credentials", json={}, headers=bearer("dora"))
+    body = await response.json()
+    assert response.status == 200, body
+    assert "write" not in body["prefixes"] and body["prefixes"]["delete"] == ["users/dora/"]
+    role = _assumed()[-1]
+    assert role.session_name.startswith("gw-dora-")
+    assert "s3:GetObject" in role.policy and "s3:PutObject" not in role.policy
 
 
 async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str) -> None:
