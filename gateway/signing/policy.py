@@ -53,8 +53,20 @@ class Policy:
 
     @classmethod
     def make_canned(cls, url: str, expires: int) -> Policy:
-        if "*" in url or "?" in url:
-            raise PolicyError("a canned policy covers one exact URL: no '*', '?' or query string")
+        """One exact URL, its query string included: CloudFront's canned Resource is "the base URL
+        including your query strings, if any" (CloudFront Developer Guide, "Create a signed URL
+        using a canned policy"), and botocore's CloudFrontSigner signs it so.
+        """
+        if "*" in url:  # never a wildcard in a canned policy, so a '*' signals a mistake
+            raise PolicyError("a canned policy covers one exact URL: no '*' (use a custom policy)")
+        _, question, query = url.partition("?")  # the first '?' starts the query; later ones are data
+        # Only name=value parts: an empty part would be dropped from the viewer's URL (so never
+        # match what was signed), and a bare one such as "example_202?.zip" is a file name whose
+        # '?' should have been %3F, which would otherwise sign a URL for another object.
+        if question and not all(part.partition("=")[0] and "=" in part for part in query.split("&")):
+            raise PolicyError(
+                "a canned URL's query must be name=value pairs joined by '&' (send a '?' in a path as %3F)"
+            )
         if not url.startswith(("http://", "https://")):
             raise PolicyError("a canned policy resource must start with http:// or https://")
         policy = cls(url, expires, canned=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from botocore.signers import CloudFrontSigner
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from tests.conftest import VECTORS, run_cli
+from tests.conftest import VECTORS, load_vector_key, run_cli
 
 
 def test_keys_init_sign_verify_round_trip(tmp_path: Path) -> None:
@@ -73,6 +77,42 @@ def test_custom_policy_options_and_cookies(keyring_dir: Path) -> None:
     )
 
 
+def test_canned_url_with_a_query_string(keyring_dir: Path, tmp_path: Path) -> None:
+    """Issue 12 item 11: a canned URL may carry a query; the query is signed as part of the URL."""
+    keys = str(keyring_dir)
+    url = run_cli("sign", "https://cdn.test/tiles/1.png?x=1", "--ttl", "60", "--keys", keys)
+    assert url.returncode == 0, url.stderr
+    signed = url.stdout.strip()
+    assert signed.startswith("https://cdn.test/tiles/1.png?x=1&Expires=") and "Policy=" not in signed
+    assert run_cli("verify", signed, "--keys", keys).stdout.strip() == "OK"
+    changed = run_cli("verify", signed.replace("?x=1&", "?x=2&"), "--keys", keys)
+    assert (changed.returncode, changed.stdout.strip()) == (1, "AccessDenied")
+    dropped = run_cli("verify", signed.replace("?x=1&", "?"), "--keys", keys)
+    assert dropped.stdout.strip() == "AccessDenied"
+
+    # Byte-identical to botocore's CloudFrontSigner for the same key, URL and expiry.
+    pem = tmp_path / "k.pem"
+    shutil.copy(VECTORS / "test-rsa-2048.pem", pem)
+    pem.chmod(0o600)
+    ours = run_cli(
+        "sign",
+        "https://cdn.test/a b.png?v=3&lang=en us",
+        "--expires",
+        "1893456000",
+        "--key-file",
+        str(pem),
+        "--key-id",
+        "K1",
+    )
+    key = load_vector_key("test-rsa-2048.pem")
+    botocore = CloudFrontSigner("K1", lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))
+    expires = dt.datetime.fromtimestamp(1893456000, dt.UTC).replace(tzinfo=None)
+    expected = botocore.generate_presigned_url(
+        "https://cdn.test/a%20b.png?v=3&lang=en%20us", date_less_than=expires
+    )
+    assert ours.stdout.strip() == expected
+
+
 def test_explicit_key_files(tmp_path: Path) -> None:
     pem = tmp_path / "k.pem"
     shutil.copy(VECTORS / "test-ecdsa-p256.pem", pem)
@@ -110,6 +150,9 @@ def test_explicit_key_files(tmp_path: Path) -> None:
         ["sign", "https://cdn.test/x", "--ttl", "60", "--expires", "5", "--keys", "k"],
         ["sign", "https://cdn.test/x", "--ttl", "-5", "--keys", "k"],
         ["sign", "https://cdn.test/tiles/*", "--ttl", "60", "--keys", "{keys}"],
+        ["sign", "https://cdn.test/x?a=*", "--ttl", "60", "--keys", "{keys}"],
+        ["sign", "https://cdn.test/x?", "--ttl", "60", "--keys", "{keys}"],
+        ["sign", "https://cdn.test/x?a=1&&b=2", "--ttl", "60", "--keys", "{keys}"],
         ["sign", "https://cdn.test/x", "--ttl", "60", "--ip", "2001:db8::1", "--keys", "{keys}"],
         ["sign", "https://cdn.test/x", "--ttl", "60", "--hash", "md5", "--keys", "{keys}"],
         ["sign", "https://cdn.test/x?Signature=1", "--ttl", "60", "--keys", "{keys}"],

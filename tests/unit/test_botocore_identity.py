@@ -1,4 +1,4 @@
-"""DESIGN 2: our SHA-1 RSA URLs are byte-identical to botocore's CloudFrontSigner."""
+"""Our SHA-1 RSA URLs are byte-identical to botocore's CloudFrontSigner."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def test_canned_url_matches_botocore() -> None:
     ours = KeySigner("K2TESTRSA00001", KEY)
     for key in ["tiles/3/4/2.png", "photos/my file.jpg", "users/alice/ü+x.png", "a/b'c(1).png"]:
         url = object_url(BASE, key)
+        expected = _botocore().generate_presigned_url(url, date_less_than=_utc(1893456000))
+        assert sign_policy(Policy.make_canned(url, 1893456000), ours).url(url) == expected
+
+
+def test_canned_url_with_a_query_string_matches_botocore() -> None:
+    """Issue 12 item 11: botocore signs a canned URL with its query; so do we, byte for byte."""
+    ours = KeySigner("K2TESTRSA00001", KEY)
+    for query in ["v=3", "v=3&lang=en%20us", "a=1?b=2", "flag=", "x=%2A"]:
+        url = object_url(BASE, "tiles/3/4/2.png") + "?" + query
         expected = _botocore().generate_presigned_url(url, date_less_than=_utc(1893456000))
         assert sign_policy(Policy.make_canned(url, 1893456000), ours).url(url) == expected
 

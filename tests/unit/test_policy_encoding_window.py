@@ -50,10 +50,34 @@ def test_requote_is_idempotent_and_ascii() -> None:
     assert requote_url("https://h/a%20b/c d") == "https://h/a%20b/c%20d"
 
 
-def test_canned_refuses_wildcards_and_queries() -> None:
-    for url in ["https://h/tiles/*", "https://h/a?.png", "https://h/a.png?x=1", "ftp://h/a"]:
+def test_canned_refuses_wildcards_and_query_parts_that_are_not_pairs() -> None:
+    bad = ["https://h/tiles/*", "https://h/a.png?x=*", "https://h/a?", "https://h/a?x=1&", "https://h/a?&x=1"]
+    for url in [
+        *bad,
+        "https://h/a?x=1&&y=2",
+        "https://h/a?.png",
+        "https://h/a?=1",
+        "https://h/a?v",
+        "ftp://h/a",
+    ]:
         with pytest.raises(PolicyError):
             Policy.make_canned(url, 10)
+
+
+def test_canned_signs_the_query_string_as_part_of_the_url() -> None:
+    """CloudFront's canned Resource is the URL "including your query strings, if any"."""
+    for url in [
+        "https://h/a.png?x=1",
+        "https://h/a.png?x=1&lang=en%20us",
+        "https://h/a?b?c=d",
+        "https://h/a?v=",
+    ]:
+        policy = Policy.make_canned(url, 10)
+        assert policy.to_bytes() == (
+            b'{"Statement":[{"Resource":"'
+            + url.encode()
+            + b'","Condition":{"DateLessThan":{"AWS:EpochTime":10}}}]}'
+        )
 
 
 @pytest.mark.parametrize(
