@@ -1,4 +1,5 @@
-"""A loopback TCP proxy whose behaviour a test can switch: pass, refuse, or hang.
+"""A loopback TCP proxy whose behaviour a test can switch: pass, refuse, hang, or stall (answer
+``stall_after`` bytes of the server's reply, then nothing more, with the connection left open).
 
 It stands between a component and a real server (SeaweedFS, the gateway) to inject the network
 faults of security.md G (origin down, slow, dropping connections) without faking the server.
@@ -10,13 +11,14 @@ import asyncio
 import contextlib
 from typing import Literal
 
-Mode = Literal["pass", "refuse", "hang"]
+Mode = Literal["pass", "refuse", "hang", "stall"]
 
 
 class FaultProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.mode: Mode = "pass"
+        self.stall_after = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -60,7 +62,8 @@ class FaultProxy:
                 await asyncio.sleep(3600)
                 return
             up_reader, up_writer = await asyncio.open_connection(*self.target)
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            limit = self.stall_after if self.mode == "stall" else None
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer, limit))
         except (ConnectionError, OSError):
             pass
         finally:
@@ -68,10 +71,18 @@ class FaultProxy:
             writer.close()
 
     @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limit: int | None = None
+    ) -> None:
+        sent = 0
         try:
             while data := await reader.read(65536):
+                if limit is not None and sent + len(data) > limit:
+                    writer.write(data[: limit - sent])
+                    await writer.drain()
+                    await asyncio.sleep(3600)  # the rest never comes; the connection stays open
                 writer.write(data)
+                sent += len(data)
                 await writer.drain()
         finally:
             with contextlib.suppress(Exception):

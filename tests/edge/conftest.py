@@ -63,10 +63,10 @@ def filled_bucket(seaweed: SeaweedFS, bucket: str) -> str:
     return bucket
 
 
-async def start_edge(aiohttp_client: Any, settings: EdgeSettings) -> TestClient[Any, Any]:
+async def start_edge(aiohttp_client: Any, settings: EdgeSettings, *more_urls: str) -> TestClient[Any, Any]:
     """Serve ``settings`` on a port chosen first, so that the distribution URL names it."""
     port = free_port()
-    distribution = EdgeDistribution((f"http://127.0.0.1:{port}",))
+    distribution = EdgeDistribution((f"http://127.0.0.1:{port}", *more_urls))
     app = create_edge_app(dataclasses.replace(settings, distribution=distribution))
     client: TestClient[Any, Any] = await aiohttp_client(app, server_kwargs={"port": port})
     return client
