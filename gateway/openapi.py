@@ -158,6 +158,11 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             "content_type": _STR,
                             "content_length": {"type": "integer", "minimum": 1},
                             "method": {"enum": ["PUT", "POST"]},
+                            # base64 SHA-256 of the bytes: pins them (a replayed form can only rewrite them)
+                            "checksum_sha256": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$",
+                            },
                         },
                         ["path", "content_type", "content_length"],
                     )

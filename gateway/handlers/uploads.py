@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 
 from aiohttp import web
@@ -10,6 +12,17 @@ from gateway import appkeys
 from gateway.errors import PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
 from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.signing.s3 import PresignError, presign_delete, presign_post, presign_put
+
+
+def _sha256(value: str) -> str:
+    """A base64 SHA-256 digest, exactly as S3's ``x-amz-checksum-sha256`` compares it."""
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 32 or base64.b64encode(digest).decode("ascii") != value:
+        raise Unprocessable("checksum_sha256 must be the base64 SHA-256 of the bytes (44 characters)")
+    return value
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -21,6 +34,8 @@ async def upload(request: web.Request) -> web.Response:
     if method not in ("PUT", "POST"):
         raise Unprocessable("method must be PUT or POST")
     length = field(body, "content_length", int)
+    # Optional: pins the bytes, so a replayed POST form can only write the same ones (README).
+    checksum = _sha256(field(body, "checksum_sha256", str)) if "checksum_sha256" in body else None
     rule = allowed_rule(
         request.app[appkeys.RULES].decide("write", path, principal), principal, "write this path"
     )
@@ -44,6 +59,7 @@ async def upload(request: web.Request) -> web.Response:
                 expires=now + settings.upload_ttl_seconds,
                 content_type=content_type,
                 content_length=length,
+                checksum_sha256=checksum,
             )
             request.app[appkeys.METRICS].presigns.labels("PUT").inc()
             answer = {"method": "PUT", "url": put.url, "headers": put.headers, "expires": put.expires}
@@ -56,8 +72,9 @@ async def upload(request: web.Request) -> web.Response:
                 expires=now + settings.upload_ttl_seconds,
                 content_type=content_type,
                 max_size=length or rule.max_upload_bytes,
-                min_size=1,
+                min_size=1 if checksum is None else length,  # pinned bytes have one size
                 key=path,
+                checksum_sha256=checksum,
             )
             request.app[appkeys.METRICS].presigns.labels("POST").inc()
             answer = {"method": "POST", "url": form.url, "fields": form.fields, "expires": form.expires}

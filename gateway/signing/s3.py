@@ -151,11 +151,17 @@ def presign_put(
     content_type: str,
     content_length: int,
     if_none_match: bool = True,
+    checksum_sha256: str | None = None,
 ) -> PresignedRequest:
-    """A PUT whose type and exact size are signed; ``If-None-Match: *`` makes a replay fail."""
+    """A PUT whose type and exact size are signed; ``If-None-Match: *`` makes a replay fail.
+
+    ``checksum_sha256`` (base64) also signs the bytes: S3 refuses others with ``BadDigest``.
+    """
     headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
     if if_none_match:
         headers["If-None-Match"] = "*"
+    if checksum_sha256 is not None:
+        headers["x-amz-checksum-sha256"] = checksum_sha256
     return presign_request(
         credentials, location, "PUT", bucket, key, now=now, expires=expires, headers=headers
     )
@@ -199,8 +205,15 @@ def presign_post(
     min_size: int = 1,
     key: str | None = None,
     prefix: str | None = None,
+    checksum_sha256: str | None = None,
 ) -> PresignedPost:
-    """A browser POST form for one exact ``key``, or any key under ``prefix`` (ending in "/")."""
+    """A browser POST form for one exact ``key``, or any key under ``prefix`` (ending in "/").
+
+    S3 has no conditional write for POST (conditional writes cover PutObject and
+    CompleteMultipartUpload), so a form can be posted again until it expires.  ``checksum_sha256``
+    (base64) pins the bytes instead: the policy requires the ``x-amz-checksum-sha256`` field, and
+    S3 checks the upload against it (``BadDigest``), so a replay can only write the same bytes.
+    """
     if (key is None) == (prefix is None):
         raise PresignError("give exactly one of key and prefix")
     if prefix is not None and (not prefix.endswith("/") or prefix == "/"):
@@ -234,6 +247,10 @@ def presign_post(
         {"x-amz-credential": scope},
         {"x-amz-date": request.context["timestamp"]},
     ]
+    if checksum_sha256 is not None:
+        pinned = {"x-amz-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_sha256}
+        fields.update(pinned)
+        conditions.extend({name: value} for name, value in pinned.items())
     if credentials.token is not None:
         fields["x-amz-security-token"] = credentials.token
         conditions.append({"x-amz-security-token": credentials.token})
