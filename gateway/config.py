@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import fields
@@ -36,6 +37,12 @@ NO_SECRET = Secret("")
 def convert(kind: Any, value: Any, name: str, problems: list[str]) -> Any:
     """Coerce a TOML or environment value to the field's declared type, or record a problem."""
     origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        # ``X | None``: TOML has no null, so a value given is an X; leaving it out keeps None,
+        # which lets a setting tell "set explicitly" from "default".
+        inner = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(inner) == 1 and len(typing.get_args(kind)) == 2:
+            return convert(inner[0], value, name, problems)
     try:
         if kind is bool:
             if isinstance(value, str):

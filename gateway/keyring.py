@@ -64,6 +64,9 @@ class KeyEntry:
     key_pair_id: str | None = None  # the CloudFront public key id, once published
     activated: int | None = None
     deactivated: int | None = None
+    # When publishing finished (epoch seconds): a resumed rotation waits out the rest of the
+    # propagation time from here.  Keyrings written before this field existed load without it.
+    published: int | None = None
 
     @property
     def file(self) -> str:
@@ -121,6 +124,10 @@ def _entry(raw: Any, index: int, problems: list[str]) -> KeyEntry | None:
         return None
     if entry.state not in {s.value for s in KeyState}:
         problems.append(f"{where} state {entry.state!r} is not one of pending/active/trusted/retired")
+    for name in ("created", "activated", "deactivated", "published"):
+        value = getattr(entry, name)  # a string here would crash the lifecycle's arithmetic later
+        if (value is not None or name == "created") and (type(value) is not int or value < 0):
+            problems.append(f"{where} {name} must be epoch seconds (a whole number)")
     return entry
 
 

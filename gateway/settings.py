@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 
+_DIST_ID = re.compile(r"\A[A-Z0-9]{1,128}\Z")
 _ROLE_ARN = re.compile(r"\Aarn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,128}\Z")
 __all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
 
@@ -98,9 +99,13 @@ class CorsSettings:
 class KeysSettings:
     publisher: Literal["local", "cloudfront"] = "local"  # local: the edge trusts the keyring itself
     key_group_id: str = ""  # the CloudFront key group the distribution trusts
+    # The distribution whose edges verify grants: rotation waits until it reports Deployed.
+    distribution_id: str = ""
     algorithm: Literal["rsa", "ecdsa"] = "ecdsa"
-    # Wait between publishing a key and signing with it: CloudFront edges, or the local edge's reload.
-    propagation_seconds: float = 5.0
+    # Wait between publishing a key and signing with it.  Unset: the publisher's safe wait
+    # (CloudFront 300 s, local 5 s); set, it is honoured even below that, with a warning.
+    propagation_seconds: float | None = None
+    # Live keys (pending + active + trusted) at most, whatever the publisher: rotation refuses past it.
     max_keys_in_group: int = 5
 
 
@@ -192,8 +197,11 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
     if s.keys.publisher == "cloudfront" and not s.keys.key_group_id:
         problems.append("keys.key_group_id is required with keys.publisher = cloudfront")
-    if s.keys.propagation_seconds < 0 or not 1 <= s.keys.max_keys_in_group <= 100:
-        problems.append("keys.propagation_seconds must be >= 0 and keys.max_keys_in_group 1-100")
+    wait, distribution = s.keys.propagation_seconds, s.keys.distribution_id
+    if (wait is not None and not 0 <= wait <= 3600) or not 1 <= s.keys.max_keys_in_group <= 100:
+        problems.append("keys.propagation_seconds must be 0-3600 and keys.max_keys_in_group 1-100")
+    if distribution and (s.keys.publisher != "cloudfront" or not _DIST_ID.match(distribution)):
+        problems.append("keys.distribution_id must be a CloudFront distribution id (publisher = cloudfront)")
     c = s.credentials
     if c.mode == "assume_role" and not _ROLE_ARN.match(c.role_arn):
         problems.append("credentials.role_arn must be an IAM role ARN (arn:aws:iam::123456789012:role/name)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.errors import CliError
 from gateway.keyring import KeyringError, init_keyring
-from gateway.keys.lifecycle import Lifecycle, LifecycleError
+from gateway.keys.lifecycle import Lifecycle, LifecycleError, longest_grant_seconds
 from gateway.keys.publish import CloudFrontPublisher, LocalPublisher, Publisher, PublishError
 from gateway.settings import KeysSettings, Settings, SettingsError, load_settings
 from gateway.signing.crypto import KeyAlgorithm
@@ -34,7 +34,12 @@ def register(commands: Any) -> None:
         )
         if name in ("rotate", "revoke"):
             command.add_argument("--algorithm", help="rsa or ecdsa (default: keys.algorithm)")
-            command.add_argument("--wait", type=float, help="seconds between publishing and switching")
+            command.add_argument(
+                "--wait",
+                type=_seconds,
+                help="seconds between publishing and switching (default: keys.propagation_seconds, "
+                "else 300 for CloudFront, 5 locally); below that is honoured with a warning",
+            )
         if name == "retire":
             command.add_argument(
                 "--max-grant-seconds",
@@ -44,6 +49,13 @@ def register(commands: Any) -> None:
         if name == "revoke":
             command.add_argument("key", help="key id or CloudFront Key-Pair-Id")
         command.set_defaults(run=run)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 3600:  # also refuses nan and inf
+        raise ValueError(text)
+    return value
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -73,8 +85,19 @@ def _context(args: argparse.Namespace) -> tuple[Lifecycle, Settings]:
 
         # CloudFront's control plane lives in us-east-1 whatever the distribution serves.
         client = boto3.client("cloudfront", region_name="us-east-1")
-        publisher = CloudFrontPublisher(client, settings.keys.key_group_id, settings.keys.max_keys_in_group)
-    return Lifecycle(directory, publisher), settings
+        publisher = CloudFrontPublisher(
+            client,
+            settings.keys.key_group_id,
+            settings.keys.max_keys_in_group,
+            distribution_id=settings.keys.distribution_id,
+        )
+    lifecycle = Lifecycle(
+        directory,
+        publisher,
+        max_keys=settings.keys.max_keys_in_group,
+        max_grant_seconds=longest_grant_seconds(settings.signing),
+    )
+    return lifecycle, settings
 
 
 def _algorithm(args: argparse.Namespace, settings: Settings) -> KeyAlgorithm:
@@ -101,9 +124,8 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 def run_retire(args: argparse.Namespace) -> int:
-    lifecycle, settings = _context(args)
-    default = settings.signing.window_seconds + settings.signing.grace_seconds + 300
-    max_grant = args.max_grant_seconds if args.max_grant_seconds is not None else default
+    lifecycle, _ = _context(args)
+    max_grant = args.max_grant_seconds if args.max_grant_seconds is not None else lifecycle.max_grant_seconds
 
     def retire() -> None:
         if not lifecycle.retire(max_grant):

@@ -6,7 +6,9 @@ intermediate state safe to serve from and safe to resume:
 
     create   pending key (PEM first, then the entry)        gateway: old key signs; edge: unchanged
     publish  public key + key group, then record its id     edge trusts the new key
-    wait     propagation (CloudFront edges, local reloads)
+             and when publishing finished
+    wait     propagation (CloudFront edges, local reloads), counted from ``published`` so a
+             resumed rotation waits out the rest of it
     switch   pending -> active, active -> trusted (one write) never two active keys
     retire   trusted keys whose last grant has expired: key group, public key, entry, PEM
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import fcntl
+import math
 import os
 import re
 import time
@@ -32,10 +36,18 @@ from gateway.keyring import (
     write_keyring,
     write_private_key,
 )
-from gateway.keys.publish import Publisher
+from gateway.keys.publish import CLOUDFRONT_MAX_KEYS_PER_GROUP, Publisher
+from gateway.settings import SigningSettings
 from gateway.signing.crypto import KeyAlgorithm, generate_private_key, public_pem
 
 _KEY_FILE = re.compile(r"\AK[A-Z0-9]{1,63}\.pem\Z")
+_LIVE = (KeyState.PENDING.value, KeyState.ACTIVE.value, KeyState.TRUSTED.value)
+CLOCK_SKEW_SECONDS = 300
+
+
+def longest_grant_seconds(signing: SigningSettings) -> int:
+    """How long after a key stops signing its last grant can still be presented."""
+    return signing.window_seconds + signing.grace_seconds + CLOCK_SKEW_SECONDS
 
 
 class LifecycleError(RuntimeError):
@@ -49,6 +61,8 @@ class Lifecycle:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     say: Callable[[str], None] = field(default=lambda message: print(message, flush=True))
+    max_keys: int = CLOUDFRONT_MAX_KEYS_PER_GROUP  # keys.max_keys_in_group, for every publisher
+    max_grant_seconds: int = longest_grant_seconds(SigningSettings())
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Keyring]:
@@ -79,13 +93,77 @@ class Lifecycle:
         self.say(f"created {algorithm.value} key {key_id}")
         return self._save(keyring, [*keyring.entries, entry]), entry
 
+    def _check_cap(self, keyring: Keyring) -> None:
+        """Refuse, before creating anything, a rotation that would leave more live keys than allowed."""
+        live = [e for e in keyring.entries if e.state in _LIVE]
+        if len(live) < self.max_keys:
+            return
+        head = (
+            f"refusing to rotate: {len(live)} keys are live (pending, active, trusted) and "
+            f"keys.max_keys_in_group is {self.max_keys}"
+        )
+        trusted = [e for e in live if e.state == KeyState.TRUSTED.value]
+        if not trusted:
+            raise LifecycleError(f"{head}; no trusted key to retire: raise keys.max_keys_in_group")
+        oldest = min(trusted, key=lambda e: e.deactivated or 0)
+        retire_at = (oldest.deactivated or 0) + self.max_grant_seconds
+        wait = retire_at - self.clock()
+        when = datetime.datetime.fromtimestamp(retire_at, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        then = (
+            f"in {_duration(wait)} ({when}): run 'make retire-keys' then"
+            if wait > 0
+            else "now: run 'make retire-keys'"
+        )
+        raise LifecycleError(f"{head}; the oldest trusted key {oldest.id} can retire {then}")
+
     def _publish(self, keyring: Keyring, entry: KeyEntry) -> tuple[Keyring, KeyEntry]:
         key_pair_id = self.publisher.publish(entry)
         self.publisher.add_to_group(key_pair_id)
-        published = dataclasses.replace(entry, key_pair_id=key_pair_id)
+        published = dataclasses.replace(entry, key_pair_id=key_pair_id, published=self._now_up())
         entries = [published if e.id == entry.id else e for e in keyring.entries]
         self.say(f"published key {entry.id} as {key_pair_id}")
         return self._save(keyring, entries), published
+
+    def _now_up(self) -> int:
+        # Rounded up: an early ``published`` would shorten a resumed wait.
+        return math.ceil(self.clock())
+
+    def _resolve_wait(self, propagation_seconds: float | None) -> float:
+        safe = self.publisher.safe_wait_seconds
+        if propagation_seconds is None:
+            return safe
+        if propagation_seconds < safe:
+            self.say(
+                f"warning: waiting {propagation_seconds:g}s, less than the {safe:g}s verifiers may need: "
+                "grants signed with the new key may be refused (InvalidKey) until they trust it"
+            )
+        return propagation_seconds
+
+    def _wait(self, keyring: Keyring, entry: KeyEntry, propagation: float) -> Keyring:
+        """Wait until every verifier trusts ``entry``: Deployed (where known), then whatever is left
+        of the propagation time since it was published, so a resumed rotation waits the rest."""
+        note = ""
+        if entry.published is None:  # published by an older version that did not record when
+            entry = dataclasses.replace(entry, published=self._now_up())
+            keyring = self._save(keyring, [entry if e.id == entry.id else e for e in keyring.entries])
+            note = f"key {entry.id} has no publishing time recorded: "
+        self.publisher.wait_until_deployed()
+        elapsed = max(0.0, self.clock() - (entry.published or 0))  # a clock set back waits in full
+        remaining = propagation - elapsed
+        if elapsed > 0 and propagation > 0:  # resumed, or Deployed took a while
+            self.say(
+                f"key {entry.id} was published {elapsed:.0f}s ago: "
+                + (
+                    f"waiting the remaining {remaining:.1f}s of {propagation:g}s before it signs"
+                    if remaining > 0
+                    else f"its {propagation:g}s propagation time is over"
+                )
+            )
+        elif remaining > 0:
+            self.say(f"{note}waiting {remaining:g}s for every verifier to trust it")
+        if remaining > 0:
+            self.sleep(remaining)
+        return keyring
 
     def _activate(self, keyring: Keyring, entry: KeyEntry) -> Keyring:
         now = int(self.clock())
@@ -99,8 +177,12 @@ class Lifecycle:
         self.say(f"key {entry.id} ({entry.key_pair_id}) now signs; {keyring.active_id} still verifies")
         return self._save(keyring, entries, active_id=entry.id)
 
-    def rotate(self, algorithm: KeyAlgorithm, propagation_seconds: float) -> KeyEntry:
-        """Create (or resume) a pending key, publish it, wait, then make it the signing key."""
+    def rotate(self, algorithm: KeyAlgorithm, propagation_seconds: float | None = None) -> KeyEntry:
+        """Create (or resume) a pending key, publish it, wait, then make it the signing key.
+
+        ``propagation_seconds`` None means the publisher's safe wait; an explicit value is
+        honoured even below it, with a warning.
+        """
         with self._locked() as keyring:
             self._remove_orphans(keyring)
             pending = [e for e in keyring.entries if e.state == KeyState.PENDING.value]
@@ -108,12 +190,12 @@ class Lifecycle:
                 entry = pending[0]
                 self.say(f"resuming the interrupted rotation of key {entry.id}")
             else:
+                self._check_cap(keyring)
                 keyring, entry = self._create(keyring, algorithm)
+            propagation = self._resolve_wait(propagation_seconds)
             if entry.key_pair_id is None:
                 keyring, entry = self._publish(keyring, entry)
-                if propagation_seconds > 0:
-                    self.say(f"waiting {propagation_seconds:g}s for every verifier to trust it")
-                    self.sleep(propagation_seconds)
+            keyring = self._wait(keyring, entry, propagation)
             self._activate(keyring, entry)
             return entry
 
@@ -146,7 +228,7 @@ class Lifecycle:
                     self.say(f"key {entry.id} still verifies grants for {int(drained_at - now)}s")
         return done
 
-    def revoke(self, key: str, algorithm: KeyAlgorithm, propagation_seconds: float) -> None:
+    def revoke(self, key: str, algorithm: KeyAlgorithm, propagation_seconds: float | None = None) -> None:
         """Emergency: stop trusting ``key`` now; everything it signed stops working."""
         with self._locked() as keyring:
             matches = [e for e in keyring.entries if key in (e.id, e.key_pair_id)]
@@ -184,3 +266,9 @@ def _age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -5,13 +5,23 @@ simply be run again.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from gateway.keyring import KeyEntry
 
 CLOUDFRONT_MAX_KEYS_PER_GROUP = 5  # the default quota
+# CloudFront "reliably pushes" configuration changes to every edge location "within 5 minutes"
+# (AWS Networking & Content Delivery blog, "Slashing CloudFront change propagation times in
+# 2020"); until an edge has the new key group it answers InvalidKey for the new key.
+CLOUDFRONT_PROPAGATION_SECONDS = 300.0
+# The bound the SDK's own DistributionDeployed waiter uses (35 polls, 60 s apart); before 2020,
+# propagation averaged 17-35 minutes (same post).
+CLOUDFRONT_DEPLOY_TIMEOUT_SECONDS = 35 * 60.0
+# The local edge and the gateway re-read keyring.json every 2 s (signing.reload_interval_seconds).
+LOCAL_PROPAGATION_SECONDS = 5.0
 
 
 class PublishError(RuntimeError):
@@ -19,6 +29,9 @@ class PublishError(RuntimeError):
 
 
 class Publisher(Protocol):
+    # The wait between publishing and signing below which verifiers may not trust the key yet.
+    safe_wait_seconds: float
+
     def publish(self, entry: KeyEntry) -> str:
         """Make the public key known (idempotent) and return its Key-Pair-Id."""
         ...
@@ -29,9 +42,18 @@ class Publisher(Protocol):
 
     def delete(self, key_pair_id: str) -> None: ...
 
+    def wait_until_deployed(self) -> None:
+        """Block until the verifiers report the current key group everywhere, or raise PublishError."""
+        ...
+
 
 class LocalPublisher:
     """Locally the keyring is the key group: the edge trusts every published, unretired key."""
+
+    safe_wait_seconds = LOCAL_PROPAGATION_SECONDS
+
+    def wait_until_deployed(self) -> None:
+        return None  # nothing reports it: the wait covers the edge's reload interval
 
     def publish(self, entry: KeyEntry) -> str:
         return entry.id
@@ -53,13 +75,25 @@ def _code(error: ClientError) -> str:
 class CloudFrontPublisher:
     """CreatePublicKey, then UpdateKeyGroup with the ETag from GetKeyGroup (optimistic locking)."""
 
+    safe_wait_seconds = CLOUDFRONT_PROPAGATION_SECONDS
+
     def __init__(
-        self, client: Any, key_group_id: str, max_keys: int = CLOUDFRONT_MAX_KEYS_PER_GROUP, attempts: int = 3
+        self,
+        client: Any,
+        key_group_id: str,
+        max_keys: int = CLOUDFRONT_MAX_KEYS_PER_GROUP,
+        attempts: int = 3,
+        distribution_id: str = "",
+        poll_seconds: float = 15.0,
+        deploy_timeout_seconds: float = CLOUDFRONT_DEPLOY_TIMEOUT_SECONDS,
     ) -> None:
         self._client = client
         self._group = key_group_id
         self._max_keys = max_keys
         self._attempts = attempts
+        self._distribution = distribution_id
+        self._poll = poll_seconds
+        self._deploy_timeout = deploy_timeout_seconds
 
     @staticmethod
     def key_name(entry: KeyEntry) -> str:
@@ -139,3 +173,27 @@ class CloudFrontPublisher:
         except ClientError as error:
             if _code(error) != "NoSuchPublicKey":
                 raise PublishError(f"DeletePublicKey {key_pair_id} failed: {_code(error) or error}") from None
+
+    def wait_until_deployed(self) -> None:
+        """Poll GetDistribution until Status is Deployed: "the distribution's information is fully
+        propagated to all CloudFront edge locations" (GetDistribution, CloudFront API Reference).
+
+        Whether a key-group change shows as InProgress at once is not documented, so this only
+        adds to the propagation wait, never replaces it.
+        """
+        if not self._distribution:
+            return
+        attempts = max(1, math.ceil(self._deploy_timeout / self._poll))
+        try:
+            self._client.get_waiter("distribution_deployed").wait(
+                Id=self._distribution, WaiterConfig={"Delay": self._poll, "MaxAttempts": attempts}
+            )
+        except WaiterError as error:
+            code = (error.last_response or {}).get("Error", {}).get("Code")
+            reason = (
+                f"GetDistribution failed: {code}" if code else f"not Deployed after {self._deploy_timeout:g}s"
+            )
+            raise PublishError(
+                f"distribution {self._distribution}: {reason}; the new key stays pending "
+                "(trusted, not signing): run the rotation again to resume"
+            ) from None

@@ -6,29 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-from gateway.keyring import KeyEntry, init_keyring, load_keyring
+from gateway.keyring import KeyEntry, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import CloudFrontPublisher, PublishError
 from gateway.signing.crypto import KeyAlgorithm
 from tests.conftest import VECTORS
+from tests.keys.conftest import KeyGroupClient, cloudfront_client
 
 ENTRY = KeyEntry(
     "KABCDEFGHIJKLM", "ecdsa-p256", "pending", 1, (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
 )
-
-
-def _client(endpoint: str | None = None) -> Any:
-    return boto3.client(
-        "cloudfront",
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def _group(items: list[str], etag: str = "E1") -> dict[str, Any]:
@@ -47,7 +37,7 @@ def _update(items: list[str], if_match: str) -> dict[str, Any]:
 
 
 def test_add_to_group_uses_the_etag_and_retries_on_a_race() -> None:
-    client = _client()
+    client = cloudfront_client()
     with Stubber(client) as stub:
         stub.add_response("get_key_group", _group(["K1"], "E1"), {"Id": "KG1"})
         stub.add_client_error(
@@ -65,7 +55,7 @@ def test_add_to_group_uses_the_etag_and_retries_on_a_race() -> None:
 
 
 def test_group_full_is_refused_before_calling_update() -> None:
-    client = _client()
+    client = cloudfront_client()
     with Stubber(client) as stub:
         stub.add_response("get_key_group", _group(["K1", "K2", "K3", "K4", "K5"]), {"Id": "KG1"})
         with pytest.raises(PublishError, match="already holds 5 keys"):
@@ -74,7 +64,7 @@ def test_group_full_is_refused_before_calling_update() -> None:
 
 
 def test_remove_and_delete() -> None:
-    client = _client()
+    client = cloudfront_client()
     with Stubber(client) as stub:
         stub.add_response("get_key_group", _group(["K1", "KOLD"], "E7"), {"Id": "KG1"})
         stub.add_response("update_key_group", _group(["K1"], "E8"), _update(["K1"], "E7"))
@@ -106,7 +96,7 @@ def test_remove_and_delete() -> None:
 
 
 def test_publish_is_idempotent_against_moto(moto_endpoint: str) -> None:
-    client = _client(moto_endpoint)
+    client = cloudfront_client(moto_endpoint)
     publisher = CloudFrontPublisher(client, "unused")
     key_id = publisher.publish(ENTRY)
     stored = client.get_public_key(Id=key_id)["PublicKey"]["PublicKeyConfig"]
@@ -122,31 +112,12 @@ def test_publish_is_idempotent_against_moto(moto_endpoint: str) -> None:
 
 def test_rotation_through_cloudfront(moto_endpoint: str, tmp_path: Path) -> None:
     # The whole rotation against moto, with UpdateKeyGroup stubbed (moto does not implement it).
-    client = _client(moto_endpoint)
-    group = client.create_key_group(KeyGroupConfig={"Name": "signers", "Items": []})
     keys = tmp_path / "keys"
-    init_keyring(keys, KeyAlgorithm.RSA_2048)
-    first = load_keyring(keys).active.key_pair_id
-    group_items = [first]
-
-    def update_key_group(**kwargs: Any) -> dict[str, Any]:
-        group_items[:] = kwargs["KeyGroupConfig"]["Items"]
-        return {"KeyGroup": {"KeyGroupConfig": kwargs["KeyGroupConfig"]}, "ETag": "E2"}
-
-    def get_key_group(**kwargs: Any) -> dict[str, Any]:
-        answer = client.get_key_group(**kwargs)
-        answer["KeyGroup"]["KeyGroupConfig"]["Items"] = list(group_items)
-        return answer
-
-    class Client:
-        def __getattr__(self, name: str) -> Any:
-            return {"update_key_group": update_key_group, "get_key_group": get_key_group}.get(
-                name
-            ) or getattr(client, name)
-
-    publisher = CloudFrontPublisher(Client(), group["KeyGroup"]["Id"])
+    client = KeyGroupClient(cloudfront_client(moto_endpoint), keys)
+    first = client.items[0]
+    publisher = CloudFrontPublisher(client, client.group_id)
     life = Lifecycle(keys, publisher, sleep=lambda s: None, say=lambda m: None)
     new = life.rotate(KeyAlgorithm.ECDSA_P256, 0)
     assert new.key_pair_id and new.key_pair_id != new.id  # CloudFront assigned the Key-Pair-Id
-    assert group_items == [first, new.key_pair_id]
+    assert client.items == [first, new.key_pair_id]
     assert load_keyring(keys).active.key_pair_id == new.key_pair_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -13,47 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keyring import KeyEntry, KeyState, init_keyring, load_keyring
-from gateway.keys.lifecycle import Lifecycle, LifecycleError
-from gateway.keys.publish import LocalPublisher
+from gateway.keyring import load_keyring
+from gateway.keys.lifecycle import LifecycleError
 from gateway.signing.crypto import KeyAlgorithm
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def check_invariants(directory: Path) -> None:
-    """What must hold whenever a command stops, even by kill -9."""
-    keyring = load_keyring(directory)  # parses; the active key is published and loads
-    active = [e for e in keyring.entries if e.state == KeyState.ACTIVE.value]
-    assert len(active) == 1 and active[0].key_pair_id and active[0].key_pair_id in keyring.public_keys
-    for entry in keyring.entries:
-        path = directory / entry.file
-        if entry.state == KeyState.RETIRED.value:
-            assert not path.exists()
-        else:
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    leftovers = [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == []
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    directory = tmp_path / "keys"
-    init_keyring(directory, KeyAlgorithm.RSA_2048, now=1_799_990_000)
-    return directory
-
-
-def lifecycle(keys: Path, clock: Clock, publisher: object | None = None) -> Lifecycle:
-    return Lifecycle(keys, publisher or LocalPublisher(), clock=clock, sleep=clock.sleep, say=lambda m: None)
+from tests.keys.conftest import Clock, Crash, CrashingPublisher, check_invariants, lifecycle, rotate_process
 
 
 def test_rotate_then_retire_after_drain(keys: Path) -> None:
@@ -86,28 +48,6 @@ def test_revoke_active_rotates_and_drops_it_at_once(keys: Path) -> None:
         life.revoke(old, KeyAlgorithm.RSA_2048, propagation_seconds=0)
     with pytest.raises(LifecycleError):
         life.revoke("KNOSUCHKEY", KeyAlgorithm.RSA_2048, propagation_seconds=0)
-
-
-class Crash(BaseException):
-    """Stands for the process dying at this point (nothing after it runs)."""
-
-
-class CrashingPublisher(LocalPublisher):
-    def __init__(self, at: str) -> None:
-        self.at = at
-
-    def publish(self, entry: KeyEntry) -> str:
-        if self.at == "publish":
-            raise Crash
-        return super().publish(entry)
-
-    def add_to_group(self, key_pair_id: str) -> None:
-        if self.at == "group":
-            raise Crash
-
-    def remove_from_group(self, key_pair_id: str) -> None:
-        if self.at == "remove":
-            raise Crash
 
 
 @pytest.mark.parametrize("at", ["publish", "group"])
@@ -146,20 +86,12 @@ def test_interrupted_retire_converges(keys: Path) -> None:
     check_invariants(keys)
 
 
-def _rotate_process(keys: Path, wait: float) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway", "keys", "rotate", "--keys", str(keys), "--wait", str(wait)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.mark.parametrize("kill_after", [0.05, 0.3, 1.5])
 def test_kill_9_during_rotate_then_run_again(keys: Path, kill_after: float) -> None:
     # Security case 56: the process dies at some step (during key generation, publishing, or the
     # propagation wait); the next run converges to one active, published key.
     old = load_keyring(keys).active_id
-    process = _rotate_process(keys, wait=30)
+    process = rotate_process(keys, wait=30)
     time.sleep(kill_after)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()

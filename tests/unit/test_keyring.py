@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.keyring import KeyringError, init_keyring, load_keyring
+from gateway.keyring import KeyringError, init_keyring, load_keyring, write_keyring
 from gateway.signing.crypto import KeyAlgorithm
 from tests.conftest import VECTORS
 
@@ -171,3 +171,31 @@ def test_trusted_keys_verify_but_retired_do_not(keyring_dir: Path) -> None:
     (keyring_dir / "keyring.json").write_text(json.dumps(doc))
     shutil.copy(VECTORS / "test-ecdsa-p256.pem", keyring_dir / "KOLD.pem")  # stays 0644: not loaded
     assert set(load_keyring(keyring_dir).public_keys) == {"K2TESTRSA00001", "K2OLD"}
+
+
+def _pending(doc: dict[str, object], **fields: object) -> None:
+    ec_pub = (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
+    entry = {"id": "KNEW", "algorithm": "ecdsa-p256", "state": "pending", "created": 5, "public_key": ec_pub}
+    doc["keys"].append({**entry, **fields})  # type: ignore[attr-defined]
+
+
+def test_published_time_is_kept_and_older_keyrings_load_without_it(keyring_dir: Path) -> None:
+    doc = json.loads((keyring_dir / "keyring.json").read_text())
+    _pending(doc, key_pair_id="K2NEW", published=1_800_000_000)
+    (keyring_dir / "keyring.json").write_text(json.dumps(doc))
+    keyring = load_keyring(keyring_dir)
+    assert next(e for e in keyring.entries if e.id == "KNEW").published == 1_800_000_000
+    assert keyring.active.published is None  # written before the field existed
+    write_keyring(keyring)  # and written back unchanged: absent stays absent
+    assert json.loads((keyring_dir / "keyring.json").read_text()) == doc
+
+
+@pytest.mark.parametrize("published", ["1800000000", -1, True, 1.5, None])
+def test_published_must_be_epoch_seconds(keyring_dir: Path, published: object) -> None:
+    doc = json.loads((keyring_dir / "keyring.json").read_text())
+    _pending(doc, key_pair_id="K2NEW", published=published)
+    (keyring_dir / "keyring.json").write_text(json.dumps(doc))
+    if published is None:  # null is the same as absent
+        assert load_keyring(keyring_dir).entries[1].published is None
+    else:
+        assert "keys[1] published must be epoch seconds" in _problems(keyring_dir)
