@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError, WaiterError
 from gateway.keyring import KeyEntry
 
 CLOUDFRONT_MAX_KEYS_PER_GROUP = 5  # the default quota
-# CloudFront "reliably pushes" configuration changes to every edge location "within 5 minutes"
-# (AWS Networking & Content Delivery blog, "Slashing CloudFront change propagation times in
-# 2020"); until an edge has the new key group it answers InvalidKey for the new key.
+# AWS is "reliably pushing" CloudFront configuration changes to all edge locations "within 5
+# minutes" (AWS Networking & Content Delivery blog, "Slashing CloudFront change propagation times
+# in 2020"); until an edge has the new key group it answers InvalidKey for the new key.
 CLOUDFRONT_PROPAGATION_SECONDS = 300.0
 # The bound the SDK's own DistributionDeployed waiter uses (35 polls, 60 s apart); before 2020,
 # propagation averaged 17-35 minutes (same post).
@@ -176,7 +176,7 @@ class CloudFrontPublisher:
 
     def wait_until_deployed(self) -> None:
         """Poll GetDistribution until Status is Deployed: "the distribution's information is fully
-        propagated to all CloudFront edge locations" (GetDistribution, CloudFront API Reference).
+        propagated to all CloudFront edge locations" (Distribution, CloudFront API Reference).
 
         Whether a key-group change shows as InProgress at once is not documented, so this only
         adds to the propagation wait, never replaces it.

@@ -163,3 +163,19 @@ def test_explicit_short_wait_is_honoured_with_a_warning(moto_endpoint: str, tmp_
     assert clock.sleeps == [] and load_keyring(keys).active_id == new.id
     warnings = [line for line in said if line.startswith("warning:")]
     assert len(warnings) == 1 and "less than the 300s" in warnings[0] and "InvalidKey" in warnings[0]
+
+
+def test_an_unknown_distribution_stops_the_rotation_in_one_line(moto_endpoint: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    client = KeyGroupClient(cloudfront_client(moto_endpoint), keys)
+    old = load_keyring(keys).active_id
+    publisher = CloudFrontPublisher(client, client.group_id, distribution_id="ENOSUCHDIST", poll_seconds=0.01)
+    clock = Clock()
+    with pytest.raises(PublishError) as failed:
+        Lifecycle(keys, publisher, clock=clock, sleep=clock.sleep, say=lambda m: None).rotate(
+            KeyAlgorithm.ECDSA_P256
+        )
+    assert str(failed.value).startswith(
+        "distribution ENOSUCHDIST: GetDistribution failed: NoSuchDistribution;"
+    )
+    assert load_keyring(keys).active_id == old and clock.sleeps == []
