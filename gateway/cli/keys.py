@@ -52,9 +52,12 @@ def register(commands: Any) -> None:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
     if not 0 <= value <= 3600:  # also refuses nan and inf
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"{text!r} is not 0-3600 seconds")
     return value
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import SettingsError, load_settings
+from tests.conftest import run_cli
 
 
 def _write(tmp_path: Path, keys_section: str) -> Path:
@@ -67,3 +68,13 @@ def test_bad_keys_settings_are_reported(
 def test_distribution_id_with_cloudfront(tmp_path: Path) -> None:
     section = 'publisher = "cloudfront"\nkey_group_id = "KG"\ndistribution_id = "E2EXAMPLE0ABCD"\n'
     assert load_settings(_write(tmp_path, section), env={}).keys.distribution_id == "E2EXAMPLE0ABCD"
+
+
+@pytest.mark.parametrize("wait", ["-1", "nan", "inf", "3601", "soon"])
+def test_cli_refuses_a_wait_outside_0_to_3600_seconds(keys: Path, wait: str) -> None:
+    before = (keys / "keyring.json").read_bytes()
+    done = run_cli("keys", "rotate", "--keys", str(keys), f"--wait={wait}")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"cdn-gateway keys rotate: error: argument --wait: {wait!r} is not 0-3600 seconds"
+    ]
+    assert (keys / "keyring.json").read_bytes() == before and "Traceback" not in done.stderr
