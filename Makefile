@@ -6,7 +6,7 @@ STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check
+.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check fuzz
 
 # Key commands use the gateway settings when there are any (make run writes .local/gateway.toml).
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
@@ -32,6 +32,12 @@ $(CHROMIUM):
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Differential fuzzing of the edge against an independent model (tests/differential), with a fresh
+# seed, for FUZZ_SECONDS; disagreements are written to test-artifacts/fuzz/.
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m tests.differential.fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
