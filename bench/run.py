@@ -110,6 +110,8 @@ rate_limit_per_second = 1000000
 rate_limit_burst = 1000000
 guest_rate_limit_per_second = 1000000
 guest_rate_limit_burst = 1000000
+signatures_per_second = 1000000
+signature_burst = 1000000
 [signing]
 keys_dir = "{keys}"
 cdn_base_url = "https://cdn.example.com"

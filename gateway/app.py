@@ -80,12 +80,13 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
     holder.current.require_signer()
     app[appkeys.KEYRING] = holder
     app[appkeys.GRANTER] = Granter(settings.signing, lambda: holder.current, metrics)
-    app[appkeys.LIMITER] = RateLimiter(
-        settings.server.rate_limit_per_second, settings.server.rate_limit_burst
-    )
+    server = settings.server  # each limiter is this process's alone (see ratelimit.py)
+    app[appkeys.LIMITER] = RateLimiter(server.rate_limit_per_second, server.rate_limit_burst)
     app[appkeys.GUEST_LIMITER] = RateLimiter(
-        settings.server.guest_rate_limit_per_second, settings.server.guest_rate_limit_burst
+        server.guest_rate_limit_per_second, server.guest_rate_limit_burst
     )
+    app[appkeys.SIGNATURES] = RateLimiter(server.signatures_per_second, server.signature_burst)
+    app[appkeys.AUTH_FAILURES] = RateLimiter(server.auth_failures_per_second, server.auth_failure_burst)
     app[appkeys.READINESS] = {}
     app[appkeys.AUTH] = Authenticator(settings.auth, settings.development)
     if s3 is None:

@@ -135,15 +135,27 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token or " " in token.strip():
             raise AuthFailure("malformed", "Authorization must be 'Bearer <token>'")
         token = token.strip()
+        known = self._remembered_token(token)
+        if known is not None:
+            return known
+        principal, expires = await self._verify(token)
+        self._verified[_digest(token)] = (principal, expires)
+        return principal
+
+    def remembered(self, authorization: str) -> Principal | None:
+        """The principal of a bearer token verified a moment ago, without any crypto; else None."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        return self._remembered_token(token.strip())
+
+    def _remembered_token(self, token: str) -> Principal | None:
         # Verified tokens are remembered briefly (by digest, never the token) until their exp:
         # a map client asks many times with one token, and checking it is most of a request's cost.
-        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-        known = self._verified.get(digest)
+        known = self._verified.get(_digest(token))
         if known is not None and time.time() < known[1] + self._settings.leeway_seconds:
             return known[0]
-        principal, expires = await self._verify(token)
-        self._verified[digest] = (principal, expires)
-        return principal
+        return None
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
@@ -179,6 +191,10 @@ class Authenticator:
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             groups = []
         return Principal(sub, tuple(groups[:64]), str(claims.get("iss", ""))), float(claims["exp"])
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 def dev_token(

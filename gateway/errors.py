@@ -6,6 +6,7 @@ GatewayError            status + public title/detail; ``internal`` only ever log
 ├── Forbidden           403  the rules do not allow it (also for prefixes that exist)
 ├── NotFound            404
 ├── MethodNotAllowed    405
+├── RequestTimeout      408  the request (head and body) did not arrive within its bound
 ├── PayloadTooLarge     413  body, batch or upload over its bound
 ├── UnsupportedMedia    415  request body or upload content type not accepted
 ├── Unprocessable       422  well-formed JSON with invalid values
@@ -68,6 +69,10 @@ class MethodNotAllowed(GatewayError):
     status, title = 405, "Method Not Allowed"
 
 
+class RequestTimeout(GatewayError):
+    status, title = 408, "Request Timeout"
+
+
 class PayloadTooLarge(GatewayError):
     status, title = 413, "Payload Too Large"
 
@@ -96,6 +101,7 @@ STATUS_ERRORS: dict[int, type[GatewayError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         PayloadTooLarge,
         UnsupportedMedia,
         Unprocessable,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -12,11 +13,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import STATUS_ERRORS, GatewayError, Unauthorized
+from gateway.errors import STATUS_ERRORS, GatewayError, RequestTimeout, Unauthorized
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
+ARRIVED = web.RequestKey("arrived", float)  # loop time when the request head was complete
+# nginx's code for "the client closed the connection before the answer": never sent, only counted.
+CLIENT_CLOSED = 499
 # Request ids only correlate log lines; they need to be unique, not unguessable.
 _PROCESS = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
@@ -42,10 +46,16 @@ def _from_http(exc: web.HTTPException) -> GatewayError:
     return cls(details.get(exc.status, exc.reason))
 
 
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 @web.middleware
 async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = f"{_PROCESS}-{next(_COUNTER):x}"
     request[REQUEST_ID] = request_id
+    request[ARRIVED] = asyncio.get_running_loop().time()
     started = time.perf_counter()
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
@@ -56,12 +66,22 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         response = problem_response(exc, request_id)
         if exc.internal:
             log.info("request %s refused: %s", request_id, exc.internal)
+        if isinstance(exc, RequestTimeout):
+            response.force_close()  # the rest of the body may still come: never read it as a request
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         response = problem_response(_from_http(exc), request_id)
         if "Allow" in exc.headers:  # 405 must say what is allowed (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
+    except ConnectionResetError:
+        if not _client_gone(request):
+            log.exception("request %s failed", request_id)  # a dependency's connection, not the client
+            response = problem_response(GatewayError("internal error"), request_id)
+        else:
+            # Nothing can be sent; the status is for the metrics and the access log only.
+            log.info("request %s: the client closed the connection before the answer", request_id)
+            response = web.Response(status=CLIENT_CLOSED, reason="Client Closed Request")
     except Exception:
         # A bug: the client learns nothing but the request id; the log has the traceback.
         log.exception("request %s failed", request_id)

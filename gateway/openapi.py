@@ -39,7 +39,7 @@ def _json(
 
 # Stateful links: what a client does next with an answer (schemathesis follows them).
 _COOKIE_LINKS = {
-    "ClearCookies": {"operationId": "clearCookies", "parameters": {"prefix": "$request.body#/prefix"}}
+    "ClearCookies": {"operationId": "clearCookies", "parameters": {"prefix": "$response.body#/prefix"}}
 }
 _UPLOAD_LINKS = {
     "DeleteUpload": {"operationId": "presignDelete", "requestBody": {"path": "$request.body#/path"}},
@@ -60,7 +60,8 @@ def _obj(props: dict[str, Any], required: list[str], extra: bool = True) -> dict
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
-_SIGN_ERRORS = (400, 401, 403, 413, 415, 422, 429)
+# 408: the body did not arrive within server.body_timeout_seconds (the connection is closed).
+_SIGN_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429)
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
@@ -78,11 +79,20 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "summary": "CloudFront signed cookies for a key prefix",
                 "security": bearer,
                 "requestBody": _body(_obj({"prefix": _PREFIX}, ["prefix"])),
+                "description": "Grants (and answers as `prefix`) the broadest prefix at or above the one "
+                "asked that the caller may read whole, expiring cookie sets left between the two: "
+                "grants never nest.  422 when the cookies would be too long for a browser.",
                 "responses": {
                     "200": _json(
                         _obj(
-                            {"resource": _STR, "expires": _INT, "refresh_after": _INT, "key_id": _STR},
-                            ["resource", "expires", "refresh_after", "key_id"],
+                            {
+                                "prefix": _PREFIX,
+                                "resource": _STR,
+                                "expires": _INT,
+                                "refresh_after": _INT,
+                                "key_id": _STR,
+                            },
+                            ["prefix", "resource", "expires", "refresh_after", "key_id"],
                         ),
                         links=_COOKIE_LINKS,
                     ),
@@ -115,7 +125,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     ),
                     **_problems(*_SIGN_ERRORS),
                 },
-                "description": f"At most {max_batch} paths; each result is a URL or a problem.",
+                "description": f"At most {max_batch} paths; each result is a URL or a problem.  429 "
+                "when the caller's budget of new signatures is spent (what was signed stays cached).",
             },
         },
         "/v1/signed-url": {
@@ -250,7 +261,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             ],
                         )
                     ),
-                    **_problems(400, 401, 403, 404, 415, 422, 429, 503),
+                    **_problems(400, 401, 403, 404, 408, 415, 422, 429, 503),
                 },
             },
         },

@@ -130,6 +130,57 @@ class Rules:
                 return Decision(decision.rule, False)
         return decision
 
+    def broadest_readable(self, prefix: str, principal: Principal) -> str | None:
+        """The shortest segment-boundary ancestor of ``prefix`` (itself included) that
+        ``principal`` may read as a whole (:meth:`decide_prefix`), or None.
+
+        Cookie names are fixed, so a browser must never hold nested grants: asking for
+        ``tiles/3/`` after ``tiles/`` has to give the same ``tiles/`` grant.  Only the boundaries
+        where ``decide_prefix`` can change are tried: each rule prefix (as expanded for this
+        principal) above ``prefix``, and, per rule, the first boundary that no longer lies above
+        the rule's prefix.  Between two of them the answer stays the same.
+        """
+        bounds = [i + 1 for i, ch in enumerate(prefix) if ch == "/"]
+        tried: set[int] = set()
+        for rule in self.rules:
+            tried.update(len(p) for p in rule.expand(principal) if prefix.startswith(p))
+            below = rule.static_prefix if rule.templated else rule.prefix
+            pairs = zip(below, prefix, strict=False)
+            shared = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(below), len(prefix)))
+            tried.add(next((b for b in bounds if b > shared), len(prefix)))
+        for length in sorted(tried.intersection(bounds)):
+            if self.decide_prefix(prefix[:length], principal).allowed:
+                return prefix[:length]
+        return None
+
+    def shortest_grant(self, path: str, principal: Principal, *, wildcard: bool) -> int | None:
+        """The shortest ``grant_seconds`` among the rules a grant for ``path`` covers.
+
+        That is the governing rule and, for a wildcard grant (``path`` is a prefix), every rule
+        at or below it: a cookie for ``tiles/`` also opens ``tiles/live/``, so it must not outlive
+        that rule's shorter lifetime.  A templated rule counts when any value of its placeholder
+        puts it below ``path`` (the grant opens other users' prefixes too).  None: no limit.
+        """
+        covered = [self.governing(path, principal)]
+        if wildcard:
+            covered += [rule for rule in self.rules if self._could_lie_below(rule, path)]
+        limits = [rule.grant_seconds for rule in covered if rule is not None and rule.grant_seconds]
+        return min(limits) if limits else None
+
+    @staticmethod
+    def _could_lie_below(rule: Rule, prefix: str) -> bool:
+        """Whether the rule's prefix, for some value of its placeholder, is at or below ``prefix``."""
+        if not rule.templated:
+            return rule.prefix.startswith(prefix)
+        head, _, tail = rule.prefix.partition("{")
+        tail = tail.split("}", 1)[1]
+        if head.startswith(prefix):
+            return True
+        if not prefix.startswith(head):
+            return False
+        value = prefix[len(head) :].split("/", 1)[0]  # the one segment that could put it below
+        return (head + value + tail).startswith(prefix)
+
 
 def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
     where = f"rules[{index}]"

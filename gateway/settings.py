@@ -28,16 +28,29 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
+    # Every budget below is kept in each process's memory: with N replicas or `--workers N`, a
+    # caller gets up to N times each figure.  Size them per process (budget / N).
     # Requests per second per principal (client IP for anonymous callers), and the burst above it.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
     # Anonymous callers (guests) are limited per client IP, more tightly.
     guest_rate_limit_per_second: float = 10.0
     guest_rate_limit_burst: int = 40
+    # New CloudFront signatures (grant-cache misses) per principal (guests: per client IP): the
+    # work a request costs, where a batch of never-seen paths is ~100 signatures.  Cached grants
+    # cost nothing.  The burst lets a gallery's full batch through at once.
+    signatures_per_second: float = 20.0
+    signature_burst: int = 200
+    # Failed authentications per client IP; past them an unknown token gets 429 unverified.
+    auth_failures_per_second: float = 2.0
+    auth_failure_burst: int = 30
     trusted_proxies: tuple[str, ...] = ()
     # A connection must deliver a complete request head this soon after it opens, and an idle
     # keep-alive connection is closed after it: slow and idle sockets cannot pile up (case 52).
     header_timeout_seconds: float = 10.0
+    # The body must follow the head within this (408 otherwise): a stalled or trickling body
+    # cannot hold a connection (the head alone is bounded by header_timeout_seconds).
+    body_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,11 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
             "server.rate_limit_burst": s.server.rate_limit_burst,
             "server.guest_rate_limit_per_second": s.server.guest_rate_limit_per_second,
             "server.guest_rate_limit_burst": s.server.guest_rate_limit_burst,
+            "server.signatures_per_second": s.server.signatures_per_second,
+            "server.signature_burst": s.server.signature_burst,
+            "server.auth_failures_per_second": s.server.auth_failures_per_second,
+            "server.auth_failure_burst": s.server.auth_failure_burst,
+            "server.body_timeout_seconds": s.server.body_timeout_seconds,
             "signing.guest_window_seconds": s.signing.guest_window_seconds,
             "signing.window_seconds": s.signing.window_seconds,
             "signing.max_batch": s.signing.max_batch,

@@ -104,6 +104,8 @@ port = {config.gateway_port}
 trusted_proxies = ["127.0.0.1"]
 rate_limit_per_second = 1000  # one developer, many tiles and load tests
 rate_limit_burst = 2000
+signatures_per_second = 1000
+signature_burst = 2000
 [signing]
 keys_dir = "{config.keys_dir}"
 cdn_base_url = "{config.edge_url}"

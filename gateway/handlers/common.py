@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any, TypeVar
@@ -13,11 +14,15 @@ from gateway.auth import AuthFailure
 from gateway.errors import (
     BadRequest,
     Forbidden,
+    GatewayError,
+    RequestTimeout,
     TooManyRequests,
     Unauthorized,
     Unprocessable,
     UnsupportedMedia,
 )
+from gateway.grants import Account
+from gateway.middlewares import ARRIVED
 from gateway.netutil import viewer_ip
 from gateway.paths import PathError, validate_key
 from gateway.rules import Decision, Principal, Rule
@@ -32,35 +37,76 @@ def client_ip(request: web.Request) -> str:
 
 
 async def caller(request: web.Request) -> Principal:
-    """Authenticate and rate-limit the caller; anonymous callers are limited per client IP."""
+    """Authenticate and rate-limit the caller; anonymous callers are limited per client IP.
+
+    Failed authentications are limited per client IP too: past that budget a token not verified
+    a moment ago gets 429 without its signature being checked (a valid user behind the same NAT
+    keeps working, from the verified-token cache).
+    """
     app = request.app
+    auth, failures = app[appkeys.AUTH], app[appkeys.AUTH_FAILURES]
+    authorization = request.headers.get("Authorization")
+    address = client_ip(request)
+    if authorization is not None and auth.remembered(authorization) is None:
+        wait = failures.wait(address, time.monotonic())
+        if wait:
+            app[appkeys.METRICS].auth_failures.labels("throttled").inc()
+            raise TooManyRequests(
+                "too many failed sign-ins from your address", retry_after=failures.retry_after(wait)
+            )
     try:
-        principal = await app[appkeys.AUTH].authenticate(request.headers.get("Authorization"))
+        principal = await auth.authenticate(authorization)
     except AuthFailure as failure:
         app[appkeys.METRICS].auth_failures.labels(failure.reason).inc()
+        failures.acquire(address, time.monotonic())
         raise
-    if principal.sub is not None:
-        limiter, who = app[appkeys.LIMITER], f"{principal.issuer}:{principal.sub}"
-    else:
-        limiter, who = app[appkeys.GUEST_LIMITER], client_ip(request)
-    wait = limiter.acquire(who, time.monotonic())
+    limiter = app[appkeys.LIMITER] if principal.sub is not None else app[appkeys.GUEST_LIMITER]
+    wait = limiter.acquire(_who(principal, address), time.monotonic())
     if wait:
         raise TooManyRequests("rate limit exceeded", retry_after=limiter.retry_after(wait))
     return principal
 
 
-def grant_lifetime(request: web.Request, rule: Rule, principal: Principal) -> int | None:
-    """The rule's own lifetime, shortened for guests (security.md: anonymous access)."""
+def _who(principal: Principal, address: str) -> str:
+    """One budget per user, and per client IP for guests (the NUL keeps the two kinds apart)."""
+    return f"user\0{principal.issuer}\0{principal.sub}" if principal.sub is not None else f"ip\0{address}"
+
+
+def account(request: web.Request, principal: Principal) -> Account:
+    """Charges each new signature (a grant-cache miss) to the caller's signature budget."""
+    budget, who = request.app[appkeys.SIGNATURES], _who(principal, client_ip(request))
+
+    def charge() -> None:
+        wait = budget.acquire(who, time.monotonic())
+        if wait:
+            raise TooManyRequests(
+                "too many new grants: retry later (grants already made still answer at once)",
+                retry_after=budget.retry_after(wait),
+            )
+
+    return Account(who, charge)
+
+
+def grant_lifetime(request: web.Request, principal: Principal, path: str, *, wildcard: bool) -> int | None:
+    """The shortest lifetime of every rule the grant covers, and for guests the guest window."""
+    lifetime = request.app[appkeys.RULES].shortest_grant(path, principal, wildcard=wildcard)
     if principal.authenticated:
-        return rule.grant_seconds
+        return lifetime
     guest = request.app[appkeys.SETTINGS].signing.guest_window_seconds
-    return min(rule.grant_seconds or guest, guest)
+    return min(lifetime or guest, guest)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise UnsupportedMedia("send Content-Type: application/json")
-    raw = await request.read()  # client_max_size bounds this (413) before anything is parsed
+    # client_max_size bounds the size (413) and body_timeout_seconds the time (408), counted
+    # from the complete head, so a stalled or trickling body cannot hold the connection.
+    deadline = request[ARRIVED] + request.app[appkeys.SETTINGS].server.body_timeout_seconds
+    try:
+        async with asyncio.timeout_at(deadline):
+            raw = await request.read()
+    except TimeoutError:
+        raise RequestTimeout("the request body did not arrive in time") from None
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique)
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -110,6 +156,11 @@ def allowed_rule(decision: Decision, principal: Principal, what: str) -> Rule:
     """The governing rule of an allowed decision; otherwise 401 for strangers, 403 for users."""
     if decision.allowed and decision.rule is not None:
         return decision.rule
+    raise refusal(principal, what)
+
+
+def refusal(principal: Principal, what: str) -> GatewayError:
+    """401 for strangers (signing in may help), 403 for users (it will not)."""
     if not principal.authenticated:
-        raise Unauthorized(f"sign in to {what}")
-    raise Forbidden(f"the access rules do not let you {what}")
+        return Unauthorized(f"sign in to {what}")
+    return Forbidden(f"the access rules do not let you {what}")

@@ -2,7 +2,10 @@
 
 Each grant's cookies carry ``Path=/<prefix>`` (unless settings fix a path), so a browser can hold
 grants for several prefixes at once: CloudFront's cookie names are fixed, and cookies of one
-path would overwrite each other.
+path would overwrite each other.  Grants are never nested: a request for ``tiles/3/`` is answered
+with the broadest prefix above it that the caller may read as a whole (``tiles/``), because a
+browser sends every matching set under the same names and CloudFront does not document which it
+uses.  Leftover sets between the two paths (a guest's narrower grant before sign-in) are expired.
 """
 
 from __future__ import annotations
@@ -12,18 +15,29 @@ import time
 from aiohttp import web
 
 from gateway import appkeys
+from gateway.errors import Unprocessable
 from gateway.handlers.common import (
     NO_STORE,
-    allowed_rule,
+    account,
     caller,
     checked_path,
     field,
     grant_lifetime,
     read_json,
+    refusal,
 )
 from gateway.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import encode_key
+
+# What every browser keeps: RFC 6265 section 6.1 asks for at least 4096 bytes per cookie (name,
+# value and attributes together); RFC 6265bis section 5.6 ignores an attribute over 1024 bytes,
+# which for Path would silently scope the cookie to /v1/.
+MAX_COOKIE_BYTES = 4096
+MAX_ATTRIBUTE_BYTES = 1024
+# Leftover sets expired below a widened grant, at most (a response must stay a few KiB).
+MAX_CLEARED_PATHS = 16
+_EXPIRED = "=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
 
 
 def cookie_path(settings: CookieSettings, prefix: str | None) -> str:
@@ -39,16 +53,53 @@ def _cookie_suffix(settings: CookieSettings, prefix: str | None) -> str:
     return f"{domain}; Path={cookie_path(settings, prefix)}{flags}; SameSite={settings.same_site}"
 
 
+def _fits(settings: CookieSettings, prefix: str | None) -> bool:
+    return len(cookie_path(settings, prefix).encode()) <= MAX_ATTRIBUTE_BYTES
+
+
+def _expired(settings: CookieSettings, prefix: str | None) -> list[str]:
+    suffix = _cookie_suffix(settings, prefix)
+    return [f"{COOKIE_PREFIX}{name}{_EXPIRED}{suffix}" for name in SIGNING_PARAMS]
+
+
+def _between(granted: str, asked: str) -> list[str]:
+    """The prefixes below ``granted`` down to ``asked`` (included), shallowest first."""
+    paths = [asked[: i + 1] for i in range(len(granted), len(asked)) if asked[i] == "/"]
+    return paths if len(paths) <= MAX_CLEARED_PATHS else [*paths[: MAX_CLEARED_PATHS - 1], asked]
+
+
 async def issue_cookies(request: web.Request) -> web.Response:
     principal = await caller(request)
     body = await read_json(request)
-    prefix = checked_path(field(body, "prefix", str), prefix=True)
-    decision = request.app[appkeys.RULES].decide_prefix(prefix, principal)
-    rule = allowed_rule(decision, principal, "read everything under this prefix")
-    lifetime = grant_lifetime(request, rule, principal)
-    grant = request.app[appkeys.GRANTER].for_prefix(prefix, time.time(), lifetime)
+    asked = checked_path(field(body, "prefix", str), prefix=True)
+    rules = request.app[appkeys.RULES]
+    prefix = rules.broadest_readable(asked, principal)
+    if prefix is None:
+        raise refusal(principal, "read everything under this prefix")
+    settings = request.app[appkeys.SETTINGS].cookies
+    too_long = Unprocessable(
+        "the cookies for this prefix would be too long for a browser to keep: "
+        "ask for a shorter prefix, or use signed URLs (POST /v1/signed-urls)",
+        extra={"prefix": prefix},
+    )
+    if not _fits(settings, prefix):
+        raise too_long
+    lifetime = grant_lifetime(request, principal, prefix, wildcard=True)
+    grant = request.app[appkeys.GRANTER].for_prefix(
+        prefix, time.time(), lifetime, account(request, principal)
+    )
+    suffix = _cookie_suffix(settings, prefix)
+    # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.
+    # Written directly: the values are CloudFront base64 and ids, which need no quoting.
+    headers = [f"{name}={value}{suffix}" for name, value in grant.signed.cookies().items()]
+    if any(len(header.encode()) > MAX_COOKIE_BYTES for header in headers):
+        raise too_long  # checked before anything is set: a dropped cookie fails silently
+    if not settings.path:  # leftovers first, so the new set is the last of each name
+        leftovers = [path for path in _between(prefix, asked) if _fits(settings, path)]
+        headers = [cleared for path in leftovers for cleared in _expired(settings, path)] + headers
     response = web.json_response(
         {
+            "prefix": prefix,
             "resource": grant.resource,
             "expires": grant.expires,
             "refresh_after": grant.window.refresh_after,
@@ -56,11 +107,8 @@ async def issue_cookies(request: web.Request) -> web.Response:
         },
         headers=NO_STORE,
     )
-    suffix = _cookie_suffix(request.app[appkeys.SETTINGS].cookies, prefix)
-    for name, value in grant.signed.cookies().items():
-        # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.
-        # Written directly: the values are CloudFront base64 and ids, which need no quoting.
-        response.headers.add("Set-Cookie", f"{name}={value}{suffix}")
+    for header in headers:
+        response.headers.add("Set-Cookie", header)
     return response
 
 
@@ -69,9 +117,7 @@ async def clear_cookies(request: web.Request) -> web.Response:
     prefix = request.query.get("prefix")
     if prefix is not None:
         prefix = checked_path(prefix, prefix=True)
-    suffix = _cookie_suffix(request.app[appkeys.SETTINGS].cookies, prefix)
     response = web.Response(status=204, headers=NO_STORE)
-    for name in SIGNING_PARAMS:
-        expired = f"{COOKIE_PREFIX}{name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
-        response.headers.add("Set-Cookie", expired + suffix)
+    for header in _expired(request.app[appkeys.SETTINGS].cookies, prefix):
+        response.headers.add("Set-Cookie", header)
     return response

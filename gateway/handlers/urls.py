@@ -8,10 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, Unprocessable
-from gateway.grants import Grant
+from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, TooManyRequests, Unprocessable
+from gateway.grants import Account, Grant
 from gateway.handlers.common import (
     NO_STORE,
+    account,
     allowed_rule,
     caller,
     checked_path,
@@ -31,12 +32,13 @@ def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
 
 
 def _sign_one(
-    request: web.Request, principal: Principal, raw: object, canned: bool, now: float
+    request: web.Request, principal: Principal, raw: object, canned: bool, now: float, payer: Account
 ) -> tuple[str, Grant]:
     path = checked_path(raw)
     app = request.app
-    rule = allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
-    return app[appkeys.GRANTER].for_object(path, now, canned, grant_lifetime(request, rule, principal))
+    allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
+    lifetime = grant_lifetime(request, principal, path, wildcard=False)
+    return app[appkeys.GRANTER].for_object(path, now, canned, lifetime, payer)
 
 
 async def batch(request: web.Request) -> web.Response:
@@ -50,11 +52,16 @@ async def batch(request: web.Request) -> web.Response:
         raise BadRequest("'paths' must be a list of strings")
     canned = _policy_kind(request.app, body.get("policy"), "policy" in body)
     now = time.time()
+    payer = account(request, principal)
     results: list[dict[str, Any]] = []
     expires: int | None = None
     for raw in paths:
         try:
-            url, grant = _sign_one(request, principal, raw, canned, now)
+            url, grant = _sign_one(request, principal, raw, canned, now, payer)
+        except TooManyRequests:
+            # Over the signature budget: the whole batch is 429.  What was signed is cached, so
+            # the same batch after Retry-After costs only the paths still missing.
+            raise
         except GatewayError as exc:
             results.append({"path": raw, "error": exc.problem()})
             continue
@@ -75,7 +82,7 @@ async def single(request: web.Request) -> web.Response:
     if len(policies) > 1:
         raise Unprocessable("give 'policy' at most once")
     canned = _policy_kind(request.app, policies[0] if policies else None, bool(policies))
-    url, grant = _sign_one(request, principal, values[0], canned, time.time())
+    url, grant = _sign_one(request, principal, values[0], canned, time.time(), account(request, principal))
     return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
 
 
@@ -84,7 +91,8 @@ async def redirect(request: web.Request) -> web.Response:
     principal = await caller(request)
     now = time.time()
     canned = request.app[appkeys.SETTINGS].signing.default_url_policy == "canned"
-    url, grant = _sign_one(request, principal, request.match_info["path"], canned, now)
+    payer = account(request, principal)
+    url, grant = _sign_one(request, principal, request.match_info["path"], canned, now, payer)
     max_age = grant.window.seconds_left(now)
     return web.Response(
         status=302,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from gateway.devstack.stack import RULES as DEMO_RULES
 from gateway.devstack.stack import Stack
 from tests.stackutil import ROOT, running_stack
 
@@ -27,10 +28,27 @@ CHROMIUM_ARGS = [
 WINDOW, GRACE = 12, 6  # short cookie windows, so a test sees them roll over
 
 
+GUEST_WINDOW = 4  # guest grants expire within seconds, so a test sees one run out
+# The demo rules plus one prefix guests may read below a signed-in one: nested grants.
+GUEST_TILES = "tiles/0/"
+EXTRA_RULES = f"""
+[[rules]]
+prefix = "{GUEST_TILES}"
+read = "anyone"
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("stack"), WINDOW, GRACE) as running:
-        yield running
+    local = tmp_path_factory.mktemp("stack")
+    rules = local / "browser-rules.toml"
+    rules.write_text(DEMO_RULES + EXTRA_RULES)
+    with pytest.MonkeyPatch.context() as env:
+        # Settings overrides the gateway process reads at start (GATEWAY_<SECTION>_<NAME>).
+        env.setenv("GATEWAY_RULES_FILE", str(rules))
+        env.setenv("GATEWAY_SIGNING_GUEST_WINDOW_SECONDS", str(GUEST_WINDOW))
+        with running_stack(local, WINDOW, GRACE) as running:
+            yield running
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """The demo, as a user meets it, in a real Chromium: map tiles through the edge with signed
-cookies, stable URLs the browser caches, renewals across windows, and an upload round trip."""
+cookies, stable URLs the browser caches, renewals across windows, an upload round trip, and
+grants for nested prefixes that never pile up as nested cookie sets (issue 12 item 8: CloudFront's
+cookie names are fixed), even after a guest's narrower grant before sign-in has expired."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page
 
 from gateway.devstack.stack import Stack
-from tests.browser.conftest import ARTIFACTS, WINDOW, edge_requests
+from tests.browser.conftest import ARTIFACTS, GUEST_TILES, GUEST_WINDOW, WINDOW, edge_requests
 
 
 def _tile_srcs(page: Page) -> list[str]:
@@ -119,4 +121,52 @@ def test_upload_page_round_trip(browser: Browser, stack: Stack) -> None:
     assert s3_post and s3_post[0].status == 204  # straight to S3, not through the gateway
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "upload-result.png"))
+    page.close()
+
+
+def _status(page: Page, path: str) -> int:
+    """A fresh request (never the browser cache), with the cookies the browser chooses to send."""
+    return int(page.evaluate("p => fetch(p, {cache: 'no-store'}).then(r => r.status)", path))
+
+
+def _signing_cookies(page: Page) -> list[dict[str, Any]]:
+    return [c for c in page.context.cookies() if c["name"].startswith("CloudFront-")]
+
+
+def test_grants_for_a_prefix_and_below_it_are_one_cookie_set(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
+    page.goto(f"{stack.config.edge_url}/demo/")
+    page.evaluate("signIn('nina')")
+    granted = [page.evaluate(f"grant('{prefix}').then(b => b.prefix)") for prefix in ("tiles/", "tiles/3/")]
+    assert granted == ["tiles/", "tiles/"]
+    cookies = _signing_cookies(page)
+    assert {c["path"] for c in cookies} == {"/tiles/"} and len(cookies) == 4  # one set, no nesting
+    assert [_status(page, f"/tiles/3/{x}/{y}.png") for x, y in [(0, 0), (3, 5), (7, 7)]] == [200] * 3
+    page.close()
+
+
+def test_guest_then_signed_in_with_nested_prefixes_keeps_loading(browser: Browser, stack: Stack) -> None:
+    page = browser.new_page()
+    page.goto(f"{stack.config.edge_url}/demo/")
+    tile = f"/{GUEST_TILES}0/0.png"
+    # A guest may read tiles/0/ only: that narrower grant is what the browser holds first.
+    assert page.evaluate(f"grant('{GUEST_TILES}').then(b => b.prefix)") == GUEST_TILES
+    assert _status(page, tile) == 200
+    guest_expires = page.evaluate(f"demo.grants['{GUEST_TILES}'].expires")
+
+    # Sign in; the map asks for tiles/, so the guest's set stays beside it (the page no longer
+    # renews the guest grant) and runs out.
+    page.evaluate(f"signIn('olga').then(() => clearTimeout(grant.timers['{GUEST_TILES}']))")
+    assert page.evaluate("grant('tiles/').then(b => b.prefix)") == "tiles/"
+    assert {c["path"] for c in _signing_cookies(page)} == {"/tiles/", f"/{GUEST_TILES}"}
+    now = page.evaluate("Date.now() / 1000")
+    assert guest_expires - now <= 2 * GUEST_WINDOW + 1
+    page.wait_for_timeout(int((guest_expires - now + 1) * 1000))
+    assert _status(page, tile) == 200  # the expired guest set, sent first, does not shadow hers
+
+    # Asking for the guest's prefix now widens to tiles/ and expires the leftover set.
+    assert page.evaluate(f"grant('{GUEST_TILES}').then(b => b.prefix)") == "tiles/"
+    cookies = _signing_cookies(page)
+    assert {c["path"] for c in cookies} == {"/tiles/"} and len(cookies) == 4
+    assert _status(page, tile) == 200 and _status(page, "/tiles/2/1/1.png") == 200
     page.close()

@@ -66,6 +66,10 @@ def make_settings(
             rate_limit_burst=1000,
             guest_rate_limit_per_second=1000,
             guest_rate_limit_burst=1000,
+            signatures_per_second=10_000,
+            signature_burst=10_000,
+            auth_failures_per_second=1000,
+            auth_failure_burst=1000,
         ),
         signing=dataclasses.replace(SigningSettings(keys_dir=keyring_dir, cdn_base_url=CDN), **signing),
         s3=s3,
@@ -104,6 +108,8 @@ def write_config(tmp_path: Path, keyring_dir: Path) -> Path:
         f'environment = "development"\nrules_file = "rules.toml"\n'
         f"[server]\nrate_limit_per_second = 100000\nrate_limit_burst = 100000\n"
         f"guest_rate_limit_per_second = 100000\nguest_rate_limit_burst = 100000\n"
+        f"signatures_per_second = 100000\nsignature_burst = 100000\n"
+        f"auth_failures_per_second = 100000\nauth_failure_burst = 100000\n"
         f'[signing]\nkeys_dir = "{keyring_dir}"\ncdn_base_url = "{CDN}"\n'
         f'[s3]\nbucket = "b"\nendpoint_url = "http://127.0.0.1:9"\naccess_key_id = "AKIAX"\n'
         f'secret_access_key = "x"\n[auth]\ndev_secret = "{DEV_SECRET}"\n'

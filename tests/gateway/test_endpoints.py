@@ -71,7 +71,8 @@ async def test_cookies_for_each_rule_kind(client: Client) -> None:
 async def test_cookie_response_shape_and_attributes(client: Client) -> None:
     response = await client.post("/v1/cookies", json={"prefix": "tiles/"}, headers=bearer("alice"))
     body = await response.json()
-    assert set(body) == {"resource", "expires", "refresh_after", "key_id"}
+    assert set(body) == {"prefix", "resource", "expires", "refresh_after", "key_id"}
+    assert body["prefix"] == "tiles/"
     assert body["resource"] == f"{CDN}/tiles/*" and body["key_id"] == "K2TESTRSA00001"
     assert body["refresh_after"] < body["expires"]
     assert response.headers["Cache-Control"] == "no-store"

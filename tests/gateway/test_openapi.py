@@ -58,3 +58,11 @@ def test_schemathesis_finds_nothing(live_gateway: str, who: str | None, tmp_path
     assert done.returncode == 0, done.stdout[-6000:]
     stateful = [line for line in done.stdout.splitlines() if "Stateful" in line]
     assert stateful and not any("not applicable" in line or "Skipped" in line for line in stateful), stateful
+
+
+def test_document_states_timeouts_and_granted_prefix() -> None:
+    paths = openapi_document(Settings())["paths"]  # type: ignore[arg-type]
+    for path in ("/v1/cookies", "/v1/signed-urls", "/v1/uploads", "/v1/deletes", "/v1/credentials"):
+        assert "408" in paths[path]["post"]["responses"], path  # a body too slow to arrive
+    cookie = paths["/v1/cookies"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "prefix" in cookie["required"]  # the granted prefix, which may be broader than asked

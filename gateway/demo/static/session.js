@@ -22,24 +22,25 @@ async function signIn(sub) {
   return body.sub;
 }
 
-// Ask the gateway for cookies covering `prefix`; the browser stores them (Path=/prefix) and sends
-// them with every request under it.  Renew in the next window, with jitter so clients spread out.
+// Ask the gateway for cookies covering `prefix`.  It answers with the broadest prefix at or above
+// it that we may read (`body.prefix`: asking for "tiles/3/" after "tiles/" gives "tiles/" again),
+// so grants never nest; the browser stores the cookies under that Path and sends them with every
+// request below it.  Renew in the next window, with jitter so clients spread out.
 async function grant(prefix) {
-  const response = await fetch("/v1/cookies", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${demo.token}` },
-    body: JSON.stringify({ prefix }),
-  });
+  const headers = { "Content-Type": "application/json" };
+  if (demo.token) headers.Authorization = `Bearer ${demo.token}`; // else as a guest
+  const response = await fetch("/v1/cookies", { method: "POST", headers, body: JSON.stringify({ prefix }) });
   if (!response.ok) throw new Error(`cookie grant for ${prefix} failed: ${response.status}`);
   const body = await response.json();
-  demo.grants[prefix] = body;
+  const granted = body.prefix;
+  demo.grants[granted] = body;
   const jitter = Math.random() * 1000;
   const wait = Math.max(1000, body.refresh_after * 1000 - Date.now() + jitter);
-  clearTimeout(grant.timers?.[prefix]);
   grant.timers = grant.timers || {};
-  grant.timers[prefix] = setTimeout(() => {
+  clearTimeout(grant.timers[granted]);
+  grant.timers[granted] = setTimeout(() => {
     demo.renewals += 1;
-    grant(prefix).catch((error) => setStatus(error.message, true));
+    grant(granted).catch((error) => setStatus(error.message, true));
   }, wait);
   return body;
 }

@@ -1,0 +1,60 @@
+"""Issue 12 item 15: failed authentications are limited per client address.  Past the budget an
+unknown token gets 429 without its signature being checked, while a token verified a moment ago
+(a valid user behind the same NAT) keeps working."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from gateway import appkeys
+from gateway.app import create_app
+from tests.gateway.conftest import bearer, make_settings
+
+NAT, ELSEWHERE = "203.0.113.7", "198.51.100.9"
+
+
+def _forged(sub: str) -> dict[str, str]:
+    forged = jwt.encode({"sub": sub, "exp": 4_000_000_000}, "not-the-secret-" * 3, algorithm="HS256")
+    return {"Authorization": f"Bearer {forged}"}
+
+
+async def test_failed_authentications_are_rate_limited_per_address(
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+) -> None:
+    settings = make_settings(tmp_path, keyring_dir, None, "b")
+    server = dataclasses.replace(
+        settings.server,
+        auth_failures_per_second=0.01,
+        auth_failure_burst=5,
+        trusted_proxies=("127.0.0.1",),  # the test client stands for a proxy naming the viewer
+    )
+    app = create_app(dataclasses.replace(settings, server=server))
+    client = await aiohttp_client(app)
+    failures = app[appkeys.METRICS].auth_failures
+
+    async def status(address: str, headers: dict[str, str], path: str = "users/alice/a.png") -> int:
+        response = await client.get(
+            "/v1/signed-url", params={"path": path}, headers={"X-Forwarded-For": address, **headers}
+        )
+        if response.status == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+            assert response.content_type == "application/problem+json"
+        return int(response.status)
+
+    alice = bearer("alice")
+    assert await status(NAT, alice) == 200  # verified once, now remembered
+    assert [await status(NAT, _forged(f"m{i}")) for i in range(7)] == [401] * 5 + [429] * 2
+    verified = failures.labels("invalid")._value.get()
+    assert [await status(NAT, _forged(f"x{i}")) for i in range(50)] == [429] * 50
+    assert failures.labels("invalid")._value.get() == verified == 5  # no signature checked past it
+    assert failures.labels("throttled")._value.get() == 52
+
+    assert await status(NAT, alice) == 200  # the user behind the same address keeps working
+    assert await status(NAT, bearer("bob"), "users/bob/a.png") == 429  # unknown: not even checked
+    assert await status(NAT, {}, "public/a.png") == 200  # guests are not failed sign-ins
+    assert await status(ELSEWHERE, _forged("m")) == 401  # every address has its own budget
+    assert await status(ELSEWHERE, bearer("bob"), "users/bob/a.png") == 200
