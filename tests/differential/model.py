@@ -6,6 +6,9 @@ its own request parser, host canonicalisation, percent-decoding, path normalisat
 The answer is the object (or custom-origin path) the edge should return, or None, with the
 statuses CloudFront could answer and the reasoning that led there.
 
+Behaviours match the percent-decoded, normalised path and the allowed methods are CloudFront's
+seven (cache behaviour settings, "Path pattern" and "Allowed HTTP methods":
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html).
 Where the rules are silent the model takes the reading of the RFC it cites (``model_http``), and
 for cookies RFC 6265 section 5.2: a cookie's name and value are trimmed of whitespace, and all
 Cookie field lines form one list (RFC 9110 section 5.3, RFC 9113 section 8.2.3).
