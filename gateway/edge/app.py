@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway.edge.accesslog import REQUEST_ID, new_request_id
 from gateway.edge.cache import ObjectCache
@@ -28,12 +28,12 @@ from gateway.edge.viewer import (
     ViewerTarget,
     distribution_origin,
     object_key,
+    origin_query,
     read_target,
     viewer_scheme,
 )
 from gateway.keyring_watch import KeyringHolder
 from gateway.netutil import TrustedProxies, viewer_ip
-from gateway.signing.cloudfront import SIGNING_PARAMS
 from gateway.signing.verify import ErrorCode, ViewerRequest, verify_request
 from gateway.signing.wildcard import glob_match
 
@@ -53,6 +53,8 @@ class Distribution:
     trusted: TrustedProxies
 
 
+# The methods a CloudFront cache behaviour can allow at all; anything else never reaches an origin.
+CLOUDFRONT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"})
 EDGE_SETTINGS = web.AppKey("edge_settings", EdgeSettings)
 KEYS = web.AppKey("edge_keys", KeyringHolder)
 CACHE = web.AppKey("edge_cache", ObjectCache)
@@ -72,24 +74,17 @@ def match_behavior(behaviors: tuple[Behavior, ...], path: str) -> Behavior:
     return behaviors[-1]
 
 
-def parse_cookies(header: str) -> tuple[tuple[str, str], ...]:
-    """Every cookie pair in order, duplicates kept (the verifier decides what they mean)."""
+def parse_cookies(headers: list[str]) -> tuple[tuple[str, str], ...]:
+    """Every cookie pair of every ``Cookie`` line in order, names and values trimmed (RFC 6265
+    section 5.2), duplicates kept (the verifier decides what they mean).  HTTP/2 clients may send
+    one line per cookie (RFC 9113 section 8.2.3)."""
     pairs = []
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name:
-            pairs.append((name, value))
+    for header in headers:
+        for part in header.split(";"):
+            name, sep, value = part.partition("=")
+            if sep and name.strip():
+                pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
-
-
-def split_query(raw_query: str) -> str:
-    """The viewer query without CloudFront's signing parameters, original order kept."""
-    kept = []
-    for part in raw_query.split("&"):
-        name = unquote(part.partition("=")[0])
-        if part and name not in SIGNING_PARAMS:
-            kept.append(part)
-    return "&".join(kept)
 
 
 def _target(request: web.Request) -> tuple[ViewerTarget, str]:
@@ -102,7 +97,9 @@ def _target(request: web.Request) -> tuple[ViewerTarget, str]:
     )
     # request.host would invent one (the local name) for HTTP/1.0 without Host: read the header.
     target = read_target(request.raw_path, request.headers.get("Host"), scheme, distribution.served)
-    viewer = viewer_ip(request.remote, request.headers.get("X-Forwarded-For", ""), distribution.trusted)
+    # Several lines of one field are one list (RFC 9110 5.3): a proxy may add its own line.
+    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", []))
+    viewer = viewer_ip(request.remote, forwarded_for, distribution.trusted)
     return target, viewer
 
 
@@ -114,6 +111,8 @@ async def _request_id(request: web.Request, response: web.StreamResponse) -> Non
 async def handle(request: web.Request) -> web.StreamResponse:
     request[REQUEST_ID] = new_request_id()
     app, settings = request.app, request.app[EDGE_SETTINGS]
+    if request.method not in CLOUDFRONT_METHODS:
+        return refused(403, "This distribution is not configured to allow this HTTP request method")
     try:
         target, viewer = _target(request)
     except Refusal as refusal:
@@ -126,7 +125,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
                 target.host,
                 target.raw_path,
                 target.raw_query,
-                parse_cookies(request.headers.get("Cookie", "")),
+                parse_cookies(request.headers.getall("Cookie", [])),
                 viewer,
             ),
             app[KEYS].current.public_keys,
@@ -150,7 +149,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     key = object_key(target.raw_path)
     if key is None:
         return denied(ErrorCode.ACCESS_DENIED)
-    query = split_query(target.raw_query) if behavior.forward_query else ""
+    query = origin_query(target.raw_query) if behavior.forward_query else ""
     return await resources.objects.serve(request, key, query, behavior)
 
 
@@ -173,8 +172,16 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             yield
 
 
+@web.middleware
+async def _every_target(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Targets aiohttp's router cannot place (``*``, ``host:port``) get the edge's own answer."""
+    if request.match_info.http_exception is not None:
+        return await handle(request)
+    return await handler(request)
+
+
 def create_edge_app(settings: EdgeSettings) -> web.Application:
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[_every_target])
     app[EDGE_SETTINGS] = settings
     app[KEYS] = KeyringHolder(settings.keys_dir, private=False)  # verifies; never needs private keys
     app[CACHE] = ObjectCache(settings.cache.max_bytes, settings.cache.max_object_bytes)

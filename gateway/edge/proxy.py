@@ -15,7 +15,7 @@ from yarl import URL
 from gateway.edge.accesslog import RESULT
 from gateway.edge.deliver import CHUNK, ViewerStalled, abort, send
 from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, origin_failure
-from gateway.edge.viewer import ViewerTarget
+from gateway.edge.viewer import ViewerTarget, origin_query
 
 HOP_BY_HOP = frozenset(
     {
@@ -50,10 +50,8 @@ async def proxy(
     headers.update(
         {"X-Forwarded-For": viewer, "X-Forwarded-Host": target.host, "X-Forwarded-Proto": target.scheme}
     )
-    url = URL(
-        origin.rstrip("/") + target.raw_path + (f"?{target.raw_query}" if target.raw_query else ""),
-        encoded=True,
-    )
+    query = origin_query(target.raw_query)
+    url = URL(origin.rstrip("/") + target.raw_path + (f"?{query}" if query else ""), encoded=True)
     body = request.content if request.body_exists else None
     response: web.StreamResponse | None = None
     request[RESULT] = "Miss"

@@ -20,10 +20,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from gateway.signing.cloudfront import SIGNING_PARAMS
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _AUTHORITY = re.compile(
     r"\A(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9.])?))"
-    r"(?::(?P<port>[0-9]{1,5}))?\Z"
+    r"(?::(?P<port>[0-9]{0,10}))?\Z"
 )
 _ABSOLUTE = re.compile(r"\A(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)\Z", re.S)
 # What a request-target may hold once it is on the wire: printable ASCII, no space, no fragment.
@@ -66,9 +68,9 @@ def canonical_authority(scheme: str, value: str) -> str:
         host = host[:-1] if host.endswith(".") else host
         if not host or ".." in host or host.endswith("."):
             raise ValueError("empty DNS label")
-    if match["port"] is None:
+    if not match["port"]:  # none, or empty: the default (RFC 3986 section 3.2.3)
         return host
-    port = int(match["port"])
+    port = int(match["port"])  # leading zeros spell the same port
     if not 0 < port < 65536:
         raise ValueError("port out of range")
     return host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
@@ -165,3 +167,14 @@ def object_key(raw_path: str) -> str | None:
     ):
         return None
     return key
+
+
+def origin_query(raw_query: str) -> str:
+    """The viewer query without CloudFront's signing parameters (which CloudFront removes before
+    it forwards a URL to an origin), other parts in their original order."""
+    kept = []
+    for part in raw_query.split("&"):
+        name = unquote(part.partition("=")[0])
+        if part and name not in SIGNING_PARAMS:
+            kept.append(part)
+    return "&".join(kept)

@@ -96,12 +96,14 @@ def _collect(pairs: Sequence[tuple[str, str]], prefix: str) -> dict[str, str]:
 
 
 def _query_pairs(raw_query: str) -> list[tuple[str, str, str]]:
-    """(decoded name, raw value, raw part) for each ``&``-separated part."""
+    """(decoded name, raw value, raw part) for each ``&``-separated part, empty parts kept: the
+    URL a signature covers is the query as sent, minus the signing parameters, nothing else."""
+    if not raw_query:
+        return []
     out = []
     for part in raw_query.split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            out.append((_decode_name(name), value, part))
+        name, _, value = part.partition("=")
+        out.append((_decode_name(name), value, part))
     return out
 
 
@@ -161,8 +163,9 @@ def _check(
     signature = _decode(params["Signature"], ErrorCode.MALFORMED_SIGNATURE, "Signature")
 
     resource = f"{request.scheme}://{request.host}{request.raw_path}"
-    if kept:
-        resource += "?" + "&".join(kept)
+    query = "&".join(kept)
+    if query:  # "?" only before a non-empty query (CloudFront: "omit the question mark")
+        resource += "?" + query
     if "Policy" in params:
         policy_bytes = _decode(params["Policy"], ErrorCode.MALFORMED_POLICY, "Policy")
     elif "Expires" in params:
