@@ -17,8 +17,10 @@ from gateway.middlewares import REQUEST_ID
 
 class JsonAccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        match = getattr(request, "match_info", None)
-        resource = match.route.resource if match is not None else None
+        try:
+            resource = request.match_info.route.resource if isinstance(request, web.Request) else None
+        except AssertionError:  # aiohttp refused the request before it was routed
+            resource = None
         record = {
             "request_id": request.get(REQUEST_ID, ""),
             "remote": request.remote,

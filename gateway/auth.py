@@ -132,30 +132,19 @@ class Authenticator:
         if authorization is None:
             return ANONYMOUS
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token or " " in token.strip():
-            raise AuthFailure("malformed", "Authorization must be 'Bearer <token>'")
         token = token.strip()
-        known = self._remembered_token(token)
-        if known is not None:
-            return known
-        principal, expires = await self._verify(token)
-        self._verified[_digest(token)] = (principal, expires)
-        return principal
-
-    def remembered(self, authorization: str) -> Principal | None:
-        """The principal of a bearer token verified a moment ago, without any crypto; else None."""
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        return self._remembered_token(token.strip())
-
-    def _remembered_token(self, token: str) -> Principal | None:
+        # A JWT is base64url and dots: anything else (bytes that are not ASCII among them) is not one.
+        if scheme.lower() != "bearer" or not token or " " in token or not token.isascii():
+            raise AuthFailure("malformed", "Authorization must be 'Bearer <token>'")
         # Verified tokens are remembered briefly (by digest, never the token) until their exp:
         # a map client asks many times with one token, and checking it is most of a request's cost.
-        known = self._verified.get(_digest(token))
+        digest = _digest(token)
+        known = self._verified.get(digest)
         if known is not None and time.time() < known[1] + self._settings.leeway_seconds:
             return known[0]
-        return None
+        principal, expires = await self._verify(token)
+        self._verified[digest] = (principal, expires)
+        return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
@@ -194,7 +183,7 @@ class Authenticator:
 
 
 def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+    return hashlib.sha256(token.encode("ascii")).digest()
 
 
 def dev_token(

@@ -31,12 +31,15 @@ class GatewayError(Exception):
         internal: str = "",
         retry_after: int | None = None,
         extra: dict[str, Any] | None = None,
+        close: bool = False,
     ) -> None:
         super().__init__(internal or detail)
         self.detail = detail
         self.internal = internal
         self.retry_after = retry_after
         self.extra = extra or {}
+        # The request's body was not read whole: the connection must not be read from again.
+        self.close = close or isinstance(self, RequestTimeout)
 
     def problem(self) -> dict[str, Any]:
         # "about:blank": the status and title say everything (RFC 9457 section 4.2.1).

@@ -198,8 +198,14 @@ class Granter:
         self.cache = FairCache(settings.cache_size, settings.window_seconds + settings.grace_seconds)
 
     def window(self, now: float, lifetime: int | None = None) -> Window:
-        length = min(lifetime or self._settings.window_seconds, self._settings.window_seconds)
-        return stable_window(now, length, min(self._settings.grace_seconds, length))
+        """The stable window of a grant.  A ``lifetime`` (a rule's ``grant_seconds``, the guest
+        window) bounds the *whole* life of a grant, window plus grace: a grant made at the start
+        of its window lives exactly that long, one made later lives less."""
+        window, grace = self._settings.window_seconds, self._settings.grace_seconds
+        if lifetime is None or lifetime >= window + grace:
+            return stable_window(now, window, grace)
+        grace = min(grace, lifetime // 2)
+        return stable_window(now, lifetime - grace, grace)
 
     def _policy(self, resource: str, canned: bool, window: Window) -> Policy:
         if canned:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway import appkeys
-from gateway.errors import STATUS_ERRORS, GatewayError, RequestTimeout, Unauthorized
+from gateway.errors import STATUS_ERRORS, GatewayError, Unauthorized
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,7 +66,7 @@ async def errors_and_metrics(request: web.Request, handler: Handler) -> web.Stre
         response = problem_response(exc, request_id)
         if exc.internal:
             log.info("request %s refused: %s", request_id, exc.internal)
-        if isinstance(exc, RequestTimeout):
+        if exc.close:
             response.force_close()  # the rest of the body may still come: never read it as a request
     except web.HTTPException as exc:
         if exc.status < 400:

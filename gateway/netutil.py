@@ -39,3 +39,17 @@ def viewer_ip(remote: str | None, forwarded_for: str, trusted: Container[str]) -
         if hop not in trusted:
             return hop
     return address
+
+
+def budget_key(address: str) -> str:
+    """What a per-address budget counts: an IPv4 address, or an IPv6 /64 (one subscriber's share,
+    which a client can rotate addresses inside for free)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

@@ -89,22 +89,83 @@ class Decision:
     allowed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule holding a path: its concrete prefix there, and whether that prefix is the caller's."""
+
+    rule: Rule
+    prefix: str
+    own: bool  # always True for a plain rule; for a templated one, the value is the caller's
+
+
 @dataclass(frozen=True)
 class Rules:
     rules: tuple[Rule, ...] = field(default_factory=tuple)
 
-    def governing(self, path: str, principal: Principal) -> Rule | None:
-        """The most specific rule whose expanded prefix contains ``path``."""
-        best: tuple[int, Rule] | None = None
+    @staticmethod
+    def _instance(rule: Rule, path: str) -> str | None:
+        """The prefix of ``rule`` that holds ``path``, whatever value a placeholder takes there."""
+        if not rule.templated:
+            return rule.prefix if path.startswith(rule.prefix) else None
+        head, _, rest = rule.prefix.partition("{")
+        tail = rest.split("}", 1)[1]
+        if not path.startswith(head):
+            return None
+        value = path[len(head) :].split("/", 1)[0]  # a placeholder is never more than a segment
+        concrete = head + value + tail
+        return concrete if value and path.startswith(concrete) else None
+
+    def matching(self, path: str, principal: Principal) -> Match | None:
+        """The most specific rule holding ``path``; a plain rule wins a tie with a templated one.
+
+        A templated rule holds *every* user's or group's prefix, not only the caller's: under
+        ``shared/{group}/``, ``shared/finance/`` belongs to that rule even for a caller outside
+        finance, who is then refused by it (never by a broader ``shared/`` rule).
+        """
+        best: Match | None = None
         for rule in self.rules:
-            for prefix in rule.expand(principal):
-                if path.startswith(prefix) and (best is None or len(prefix) > best[0]):
-                    best = (len(prefix), rule)
-        return best[1] if best else None
+            concrete = self._instance(rule, path)
+            if concrete is None:
+                continue
+            if best is None or (len(concrete), not rule.templated) > (
+                len(best.prefix),
+                not best.rule.templated,
+            ):
+                own = not rule.templated or concrete in set(rule.expand(principal))
+                best = Match(rule, concrete, own)
+        return best
+
+    def governing(self, path: str, principal: Principal) -> Rule | None:
+        match = self.matching(path, principal)
+        return match.rule if match is not None else None
 
     def decide(self, action: Action, path: str, principal: Principal) -> Decision:
-        rule = self.governing(path, principal)
-        return Decision(rule, rule is not None and rule.allows(action, principal))
+        match = self.matching(path, principal)
+        if match is None:
+            return Decision(None, False)
+        return Decision(match.rule, match.own and match.rule.allows(action, principal))
+
+    def below(self, prefix: str, principal: Principal) -> Iterator[Match]:
+        """Every rule prefix strictly below ``prefix`` that a wildcard grant over it would open.
+
+        A templated rule whose fixed part lies below ``prefix`` stands for every value of its
+        placeholder, so it is reported once as not the caller's (``own`` False); one whose fixed
+        part lies above is reported for the one value ``prefix`` itself names.
+        """
+        for rule in self.rules:
+            if not rule.templated:
+                if rule.prefix.startswith(prefix) and rule.prefix != prefix:
+                    yield Match(rule, rule.prefix, True)
+                continue
+            head = rule.static_prefix
+            if head.startswith(prefix):
+                yield Match(rule, head, False)
+                continue
+            if prefix.startswith(head):
+                value = prefix[len(head) :].split("/", 1)[0]
+                concrete = head + value + rule.prefix.split("}", 1)[1]
+                if value and concrete.startswith(prefix) and concrete != prefix:
+                    yield Match(rule, concrete, concrete in set(rule.expand(principal)))
 
     def decide_prefix(self, prefix: str, principal: Principal) -> Decision:
         """May ``principal`` read everything under ``prefix`` (a wildcard grant)?
@@ -115,18 +176,8 @@ class Rules:
         decision = self.decide("read", prefix, principal)
         if not decision.allowed:
             return decision
-        for rule in self.rules:
-            if rule.templated:
-                nested = rule.static_prefix.startswith(prefix) and not any(
-                    prefix.startswith(p) for p in rule.expand(principal)
-                )
-                if nested:
-                    return Decision(decision.rule, False)
-            elif (
-                rule.prefix.startswith(prefix)
-                and rule.prefix != prefix
-                and not rule.allows("read", principal)
-            ):
+        for match in self.below(prefix, principal):
+            if not (match.own and match.rule.allows("read", principal)):
                 return Decision(decision.rule, False)
         return decision
 
@@ -135,51 +186,25 @@ class Rules:
         ``principal`` may read as a whole (:meth:`decide_prefix`), or None.
 
         Cookie names are fixed, so a browser must never hold nested grants: asking for
-        ``tiles/3/`` after ``tiles/`` has to give the same ``tiles/`` grant.  Only the boundaries
-        where ``decide_prefix`` can change are tried: each rule prefix (as expanded for this
-        principal) above ``prefix``, and, per rule, the first boundary that no longer lies above
-        the rule's prefix.  Between two of them the answer stays the same.
+        ``tiles/3/`` after ``tiles/`` has to give the same ``tiles/`` grant.
         """
-        bounds = [i + 1 for i, ch in enumerate(prefix) if ch == "/"]
-        tried: set[int] = set()
-        for rule in self.rules:
-            tried.update(len(p) for p in rule.expand(principal) if prefix.startswith(p))
-            below = rule.static_prefix if rule.templated else rule.prefix
-            pairs = zip(below, prefix, strict=False)
-            shared = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(below), len(prefix)))
-            tried.add(next((b for b in bounds if b > shared), len(prefix)))
-        for length in sorted(tried.intersection(bounds)):
-            if self.decide_prefix(prefix[:length], principal).allowed:
-                return prefix[:length]
+        for end in (i + 1 for i, ch in enumerate(prefix) if ch == "/"):
+            if self.decide_prefix(prefix[:end], principal).allowed:
+                return prefix[:end]
         return None
 
     def shortest_grant(self, path: str, principal: Principal, *, wildcard: bool) -> int | None:
         """The shortest ``grant_seconds`` among the rules a grant for ``path`` covers.
 
         That is the governing rule and, for a wildcard grant (``path`` is a prefix), every rule
-        at or below it: a cookie for ``tiles/`` also opens ``tiles/live/``, so it must not outlive
-        that rule's shorter lifetime.  A templated rule counts when any value of its placeholder
-        puts it below ``path`` (the grant opens other users' prefixes too).  None: no limit.
+        below it: a cookie for ``tiles/`` also opens ``tiles/live/``, so it must not outlive that
+        rule's shorter lifetime.  None: no limit.
         """
         covered = [self.governing(path, principal)]
         if wildcard:
-            covered += [rule for rule in self.rules if self._could_lie_below(rule, path)]
+            covered += [match.rule for match in self.below(path, principal)]
         limits = [rule.grant_seconds for rule in covered if rule is not None and rule.grant_seconds]
         return min(limits) if limits else None
-
-    @staticmethod
-    def _could_lie_below(rule: Rule, prefix: str) -> bool:
-        """Whether the rule's prefix, for some value of its placeholder, is at or below ``prefix``."""
-        if not rule.templated:
-            return rule.prefix.startswith(prefix)
-        head, _, tail = rule.prefix.partition("{")
-        tail = tail.split("}", 1)[1]
-        if head.startswith(prefix):
-            return True
-        if not prefix.startswith(head):
-            return False
-        value = prefix[len(head) :].split("/", 1)[0]  # the one segment that could put it below
-        return (head + value + tail).startswith(prefix)
 
 
 def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:

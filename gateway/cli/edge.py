@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import ssl
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ def run_edge(args: argparse.Namespace) -> int:
     from gateway.edge.accesslog import EdgeAccessLogger
     from gateway.edge.app import create_edge_app
     from gateway.edge.settings import load_edge_settings
-    from gateway.runtime import new_loop
+    from gateway.runtime import configure_logging, new_loop
 
     try:
         settings = load_edge_settings(args.config)
@@ -51,7 +50,7 @@ def run_edge(args: argparse.Namespace) -> int:
         app = create_edge_app(settings)
     except KeyringError as exc:
         raise CliError(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     scheme = "https" if ssl_context else "http"
     print(f"edge listening on {scheme}://{server.host}:{server.port}", flush=True)
     web.run_app(

@@ -47,9 +47,9 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
 
     from gateway.accesslog import JsonAccessLogger
     from gateway.app import create_app
-    from gateway.runtime import new_loop
+    from gateway.runtime import configure_logging, new_loop
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     app = create_app(settings)
     web.run_app(
         app,

@@ -3,7 +3,8 @@
 Object actions are allowed on the caller's prefixes (``arn:aws:s3:::bucket/prefix*``).  Where a
 more specific rule below an allowed prefix would refuse the caller, an explicit Deny keeps IAM's
 answer within the rules' (IAM has no "most specific wins", but an explicit Deny always wins).
-IAM can only narrow from there: a prefix that a rule re-allows below such a Deny stays denied.
+IAM can only narrow from there: a prefix that a rule re-allows below such a Deny stays denied,
+and a prefix holding other users' or groups' prefixes (a templated rule below it) is left out.
 
 ``PutObject`` appears only under rules with ``credentials_write``: IAM cannot enforce a rule's
 content types, size limit or no-overwrite, which the gateway's own presigned uploads sign.
@@ -49,7 +50,11 @@ def _grants(rules: Rules, action: Action, prefix: str, principal: Principal) -> 
     decision = rules.decide(action, prefix, principal)
     if not decision.allowed or decision.rule is None:
         return False
-    return action != "write" or decision.rule.credentials_write
+    if action == "write" and not decision.rule.credentials_write:
+        return False
+    # Other users' or groups' prefixes below (a templated rule) cannot be carved out with a Deny:
+    # IAM has no "every value but mine".  Such a prefix is left out (narrower, never wider).
+    return not any(m.rule.templated and not m.own for m in rules.below(prefix, principal))
 
 
 def scope_for(rules: Rules, principal: Principal) -> Scope:

@@ -181,7 +181,13 @@ async def _every_target(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_edge_app(settings: EdgeSettings) -> web.Application:
-    app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[_every_target])
+    # Request bodies go to custom origins as the viewer sent them, Content-Encoding and all, as
+    # CloudFront forwards them: never decoded here and passed on still labelled as encoded.
+    app = web.Application(
+        client_max_size=16 * 1024 * 1024,
+        middlewares=[_every_target],
+        handler_args={"auto_decompress": False},
+    )
     app[EDGE_SETTINGS] = settings
     app[KEYS] = KeyringHolder(settings.keys_dir, private=False)  # verifies; never needs private keys
     app[CACHE] = ObjectCache(settings.cache.max_bytes, settings.cache.max_object_bytes)

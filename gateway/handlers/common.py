@@ -8,6 +8,7 @@ import time
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from gateway import appkeys
 from gateway.auth import AuthFailure
@@ -23,7 +24,7 @@ from gateway.errors import (
 )
 from gateway.grants import Account
 from gateway.middlewares import ARRIVED
-from gateway.netutil import viewer_ip
+from gateway.netutil import budget_key, viewer_ip
 from gateway.paths import PathError, validate_key
 from gateway.rules import Decision, Principal, Rule
 
@@ -38,28 +39,25 @@ def client_ip(request: web.Request) -> str:
 
 
 async def caller(request: web.Request) -> Principal:
-    """Authenticate and rate-limit the caller; anonymous callers are limited per client IP.
+    """Authenticate and rate-limit the caller; anonymous callers are limited per client address.
 
-    Failed authentications are limited per client IP too: past that budget a token not verified
-    a moment ago gets 429 without its signature being checked (a valid user behind the same NAT
-    keeps working, from the verified-token cache).
+    Failed authentications are limited per client address too: past that budget a bad token
+    gets 429 instead of 401.  Every token is still checked, so a valid user behind the same
+    address (an office or carrier NAT) keeps working while someone there floods bad tokens.
     """
     app = request.app
-    auth, failures = app[appkeys.AUTH], app[appkeys.AUTH_FAILURES]
-    authorization = request.headers.get("Authorization")
     address = client_ip(request)
-    if authorization is not None and auth.remembered(authorization) is None:
-        wait = failures.wait(address, time.monotonic())
+    try:
+        principal = await app[appkeys.AUTH].authenticate(request.headers.get("Authorization"))
+    except AuthFailure as failure:
+        app[appkeys.METRICS].auth_failures.labels(failure.reason).inc()
+        failures = app[appkeys.AUTH_FAILURES]
+        wait = failures.acquire(budget_key(address), time.monotonic())
         if wait:
             app[appkeys.METRICS].auth_failures.labels("throttled").inc()
             raise TooManyRequests(
                 "too many failed sign-ins from your address", retry_after=failures.retry_after(wait)
-            )
-    try:
-        principal = await auth.authenticate(authorization)
-    except AuthFailure as failure:
-        app[appkeys.METRICS].auth_failures.labels(failure.reason).inc()
-        failures.acquire(address, time.monotonic())
+            ) from None
         raise
     limiter = app[appkeys.LIMITER] if principal.sub is not None else app[appkeys.GUEST_LIMITER]
     wait = limiter.acquire(_who(principal, address), time.monotonic())
@@ -69,8 +67,10 @@ async def caller(request: web.Request) -> Principal:
 
 
 def _who(principal: Principal, address: str) -> str:
-    """One budget per user, and per client IP for guests (the NUL keeps the two kinds apart)."""
-    return f"user\0{principal.issuer}\0{principal.sub}" if principal.sub is not None else f"ip\0{address}"
+    """One budget per user, and per client network for guests (the NUL keeps the kinds apart)."""
+    if principal.sub is not None:
+        return f"user\0{principal.issuer}\0{principal.sub}"
+    return f"ip\0{budget_key(address)}"
 
 
 def account(request: web.Request, principal: Principal) -> Account:
@@ -108,6 +108,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
             raw = await request.read()
     except TimeoutError:
         raise RequestTimeout("the request body did not arrive in time") from None
+    except RequestPayloadError as exc:  # e.g. a Content-Encoding the body is not in
+        raise BadRequest("the request body cannot be decoded", internal=str(exc), close=True) from None
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique)
     except (UnicodeDecodeError, ValueError, RecursionError):

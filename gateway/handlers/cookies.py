@@ -35,8 +35,9 @@ from gateway.signing.encoding import encode_key
 # which for Path would silently scope the cookie to /v1/.
 MAX_COOKIE_BYTES = 4096
 MAX_ATTRIBUTE_BYTES = 1024
-# Leftover sets expired below a widened grant, at most (a response must stay a few KiB).
-MAX_CLEARED_PATHS = 16
+# Leftover sets expired below a widened grant, at most (the asked prefix and its nearest parents):
+# each costs five Set-Cookie lines of up to ~1 KiB, and the response must stay small.
+MAX_CLEARED_PATHS = 3
 _EXPIRED = "=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
 
 
@@ -63,9 +64,10 @@ def _expired(settings: CookieSettings, prefix: str | None) -> list[str]:
 
 
 def _between(granted: str, asked: str) -> list[str]:
-    """The prefixes below ``granted`` down to ``asked`` (included), shallowest first."""
+    """The prefixes below ``granted`` down to ``asked`` (included), shallowest first; only the
+    deepest few, where an earlier narrower grant (the one asked for before) is likeliest."""
     paths = [asked[: i + 1] for i in range(len(granted), len(asked)) if asked[i] == "/"]
-    return paths if len(paths) <= MAX_CLEARED_PATHS else [*paths[: MAX_CLEARED_PATHS - 1], asked]
+    return paths[-MAX_CLEARED_PATHS:]
 
 
 async def issue_cookies(request: web.Request) -> web.Response:

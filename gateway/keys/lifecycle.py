@@ -42,6 +42,7 @@ from gateway.signing.crypto import KeyAlgorithm, generate_private_key, public_pe
 
 _KEY_FILE = re.compile(r"\AK[A-Z0-9]{1,63}\.pem\Z")
 _LIVE = (KeyState.PENDING.value, KeyState.ACTIVE.value, KeyState.TRUSTED.value)
+_PENDING = KeyState.PENDING.value
 CLOCK_SKEW_SECONDS = 300
 
 
@@ -93,9 +94,9 @@ class Lifecycle:
         self.say(f"created {algorithm.value} key {key_id}")
         return self._save(keyring, [*keyring.entries, entry]), entry
 
-    def _check_cap(self, keyring: Keyring) -> None:
+    def _check_cap(self, keyring: Keyring, leaving: str | None = None) -> None:
         """Refuse, before creating anything, a rotation that would leave more live keys than allowed."""
-        live = [e for e in keyring.entries if e.state in _LIVE]
+        live = [e for e in keyring.entries if e.state in _LIVE and e.id != leaving]
         if len(live) < self.max_keys:
             return
         head = (
@@ -177,11 +178,14 @@ class Lifecycle:
         self.say(f"key {entry.id} ({entry.key_pair_id}) now signs; {keyring.active_id} still verifies")
         return self._save(keyring, entries, active_id=entry.id)
 
-    def rotate(self, algorithm: KeyAlgorithm, propagation_seconds: float | None = None) -> KeyEntry:
+    def rotate(
+        self, algorithm: KeyAlgorithm, propagation_seconds: float | None = None, leaving: str | None = None
+    ) -> KeyEntry:
         """Create (or resume) a pending key, publish it, wait, then make it the signing key.
 
         ``propagation_seconds`` None means the publisher's safe wait; an explicit value is
-        honoured even below it, with a warning.
+        honoured even below it, with a warning.  ``leaving``: a key already taken out of the key
+        group (a revocation making room), not counted against the cap.
         """
         with self._locked() as keyring:
             self._remove_orphans(keyring)
@@ -190,7 +194,7 @@ class Lifecycle:
                 entry = pending[0]
                 self.say(f"resuming the interrupted rotation of key {entry.id}")
             else:
-                self._check_cap(keyring)
+                self._check_cap(keyring, leaving)
                 keyring, entry = self._create(keyring, algorithm)
             propagation = self._resolve_wait(propagation_seconds)
             if entry.key_pair_id is None:
@@ -236,8 +240,19 @@ class Lifecycle:
                 raise LifecycleError(f"no live key {key} in {self.directory}")
             target = matches[0]
             was_active = target.id == keyring.active_id
+            live = [e for e in keyring.entries if e.state in _LIVE]
+            full = was_active and len(live) >= self.max_keys and not any(e.state == _PENDING for e in live)
+            if full and target.key_pair_id:
+                # A full key group has no room for the replacement: the revoked key leaves it
+                # first.  It is to stop being trusted anyway; the cost is that grants made until
+                # the new key signs fail too, instead of a compromised key staying in use.
+                self.publisher.remove_from_group(target.key_pair_id)
+                self.say(
+                    f"the key group is full: removed {target.id} ({target.key_pair_id}) from it first; "
+                    "grants it signed stop working now, and new grants fail until the new key signs"
+                )
         if was_active:
-            self.rotate(algorithm, propagation_seconds)
+            self.rotate(algorithm, propagation_seconds, leaving=target.id if full else None)
         with self._locked() as keyring:
             current = next(e for e in keyring.entries if e.id == target.id)
             self._retire(keyring, current)

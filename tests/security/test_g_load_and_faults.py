@@ -159,5 +159,5 @@ def test_guest_and_user_grants_never_share_a_cache_entry(keyring_dir: Path) -> N
     boundary = 1_800_000_000 - 1_800_000_000 % 3600
     guest = granter.for_object("public/a.png", boundary, canned=True, lifetime=300)[1]
     user = granter.for_object("public/a.png", boundary, canned=True)[1]
-    assert guest.expires == boundary + 600 and user.expires == boundary + 3600 + 600
+    assert guest.expires == boundary + 300 and user.expires == boundary + 3600 + 600
     assert granter.for_object("public/a.png", boundary, canned=True, lifetime=300)[1].expires == guest.expires
