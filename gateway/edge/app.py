@@ -111,12 +111,12 @@ async def _request_id(request: web.Request, response: web.StreamResponse) -> Non
 async def handle(request: web.Request) -> web.StreamResponse:
     request[REQUEST_ID] = new_request_id()
     app, settings = request.app, request.app[EDGE_SETTINGS]
-    if request.method not in CLOUDFRONT_METHODS:
-        return refused(403, "This distribution is not configured to allow this HTTP request method")
     try:
         target, viewer = _target(request)
     except Refusal as refusal:
         return refused(refusal.status, refusal.reason)
+    if request.method not in CLOUDFRONT_METHODS:
+        return refused(403, "This distribution is not configured to allow this HTTP request method")
     behavior = match_behavior(settings.behaviors, target.path)
     if behavior.signed:
         verdict = verify_request(

@@ -171,10 +171,8 @@ def object_key(raw_path: str) -> str | None:
 
 def origin_query(raw_query: str) -> str:
     """The viewer query without CloudFront's signing parameters (which CloudFront removes before
-    it forwards a URL to an origin), other parts in their original order."""
-    kept = []
-    for part in raw_query.split("&"):
-        name = unquote(part.partition("=")[0])
-        if part and name not in SIGNING_PARAMS:
-            kept.append(part)
+    it forwards a URL to an origin), every other part as sent and in its order, empty ones too."""
+    if not raw_query:
+        return ""
+    kept = [part for part in raw_query.split("&") if unquote(part.partition("=")[0]) not in SIGNING_PARAMS]
     return "&".join(kept)
