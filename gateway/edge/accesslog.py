@@ -8,19 +8,33 @@ CloudFront's ``x-edge-result-type``; a response cut off after its headers were s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
 import secrets
+import time as time_module
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 REQUEST_ID = web.RequestKey("edge_request_id", str)
+REQUEST_ID_HEADER = "X-Amz-Cf-Id"  # every answer names its request, as CloudFront's do
 RESULT = web.RequestKey("edge_result", str)
 # Ids correlate log lines with what a viewer reports; they need to be unique, not unguessable.
 _PROCESS = secrets.token_hex(4)
 _COUNTER = itertools.count(1)
+
+
+@functools.lru_cache(maxsize=2)
+def _second(whole: int) -> str:
+    return dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _timestamp(now: float) -> str:
+    """ISO 8601 UTC with milliseconds; the seconds part is formatted once per second."""
+    whole = int(now)
+    return f"{_second(whole)}.{int((now - whole) * 1000):03d}+00:00"
 
 
 def new_request_id() -> str:
@@ -31,7 +45,7 @@ class EdgeAccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         result = request.get(RESULT) or ("Error" if response.status >= 400 else "")
         record = {
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "time": _timestamp(time_module.time()),
             "request_id": request.get(REQUEST_ID, ""),
             "remote": request.remote,
             "method": request.method,

@@ -9,14 +9,14 @@ carry a valid signature for it (security case 39).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.edge.accesslog import REQUEST_ID, new_request_id
+from gateway.edge.accesslog import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
 from gateway.edge.cache import ObjectCache
 from gateway.edge.objects import ObjectServer
 from gateway.edge.origin import S3Origin
@@ -51,6 +51,7 @@ class Resources:
 class Distribution:
     served: frozenset[tuple[str, str]]  # (scheme, canonical authority)
     trusted: TrustedProxies
+    tls: bool  # this edge terminates TLS itself: every viewer came over https
 
 
 # The methods a CloudFront cache behaviour can allow at all; anything else never reaches an origin.
@@ -62,16 +63,34 @@ DISTRIBUTION = web.AppKey("edge_distribution", Distribution)
 RESOURCES = web.AppKey("edge_resources", Resources)
 
 
-def match_behavior(behaviors: tuple[Behavior, ...], path: str) -> Behavior:
-    for behavior in behaviors:
-        pattern = (
-            behavior.path_pattern
-            if behavior.path_pattern.startswith(("/", "*"))
-            else "/" + behavior.path_pattern
-        )
-        if glob_match(pattern, path):
-            return behavior
-    return behaviors[-1]
+class Behaviors:
+    """A distribution's cache behaviours in order; the first whose path pattern matches wins.
+
+    Patterns are ``*``/``?`` globs with an implicit leading ``/`` (CloudFront treats ``images/*``
+    and ``/images/*`` alike).  The usual ``/prefix/*`` and ``*`` are matched as a prefix test;
+    any other pattern by the linear-time glob matcher.
+    """
+
+    def __init__(self, behaviors: tuple[Behavior, ...]) -> None:
+        self._matchers = tuple((self._matcher(b.path_pattern), b) for b in behaviors)
+        self._default = behaviors[-1]
+
+    @staticmethod
+    def _matcher(pattern: str) -> Callable[[str], bool]:
+        pattern = pattern if pattern.startswith(("/", "*")) else "/" + pattern
+        head = pattern[:-1]
+        if pattern.endswith("*") and "*" not in head and "?" not in head:
+            return lambda path: path.startswith(head)
+        return lambda path: glob_match(pattern, path)
+
+    def match(self, path: str) -> Behavior:
+        for matches, behavior in self._matchers:
+            if matches(path):
+                return behavior
+        return self._default
+
+
+BEHAVIORS = web.AppKey("edge_behaviors", Behaviors)
 
 
 def parse_cookies(headers: list[str]) -> tuple[tuple[str, str], ...]:
@@ -89,27 +108,30 @@ def parse_cookies(headers: list[str]) -> tuple[tuple[str, str], ...]:
 
 def _target(request: web.Request) -> tuple[ViewerTarget, str]:
     distribution = request.app[DISTRIBUTION]
-    peer_trusted = request.remote in distribution.trusted
+    remote = request.remote
+    trusted = remote in distribution.trusted
+    headers = request.headers
     scheme = viewer_scheme(
-        request.transport is not None and request.transport.get_extra_info("sslcontext") is not None,
-        peer_trusted,
-        request.headers.getall("X-Forwarded-Proto", []),
+        distribution.tls, trusted, headers.getall("X-Forwarded-Proto", ()) if trusted else ()
     )
     # request.host would invent one (the local name) for HTTP/1.0 without Host: read the header.
-    target = read_target(request.raw_path, request.headers.get("Host"), scheme, distribution.served)
+    target = read_target(request.raw_path, headers.get("Host"), scheme, distribution.served)
+    if not trusted:
+        return target, remote or ""
     # Several lines of one field are one list (RFC 9110 5.3): a proxy may add its own line.
-    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", []))
-    viewer = viewer_ip(request.remote, forwarded_for, distribution.trusted)
-    return target, viewer
-
-
-async def _request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """Every answer names its request, as CloudFront's ``X-Amz-Cf-Id`` does, for support and logs."""
-    response.headers["X-Amz-Cf-Id"] = request.setdefault(REQUEST_ID, new_request_id())
+    forwarded_for = ",".join(headers.getall("X-Forwarded-For", ()))
+    return target, viewer_ip(remote, forwarded_for, distribution.trusted)
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
     request[REQUEST_ID] = new_request_id()
+    response = await _serve(request)
+    if not response.prepared:  # streamed answers were named by deliver.start
+        response.headers[REQUEST_ID_HEADER] = request[REQUEST_ID]
+    return response
+
+
+async def _serve(request: web.Request) -> web.StreamResponse:
     app, settings = request.app, request.app[EDGE_SETTINGS]
     try:
         target, viewer = _target(request)
@@ -117,7 +139,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return refused(refusal.status, refusal.reason)
     if request.method not in CLOUDFRONT_METHODS:
         return refused(403, "This distribution is not configured to allow this HTTP request method")
-    behavior = match_behavior(settings.behaviors, target.path)
+    behavior = app[BEHAVIORS].match(target.path)
     if behavior.signed:
         verdict = verify_request(
             ViewerRequest(
@@ -191,11 +213,12 @@ def create_edge_app(settings: EdgeSettings) -> web.Application:
     app[EDGE_SETTINGS] = settings
     app[KEYS] = KeyringHolder(settings.keys_dir, private=False)  # verifies; never needs private keys
     app[CACHE] = ObjectCache(settings.cache.max_bytes, settings.cache.max_object_bytes)
+    app[BEHAVIORS] = Behaviors(settings.behaviors)
     app[DISTRIBUTION] = Distribution(
         frozenset(distribution_origin(url) for url in settings.distribution.urls),
         TrustedProxies(settings.server.trusted_proxies),
+        bool(settings.server.certfile),
     )
     app.cleanup_ctx.append(_resources)
-    app.on_response_prepare.append(_request_id)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

@@ -6,6 +6,7 @@ from cache (stale-if-error), as CloudFront does for objects it holds.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -20,20 +21,21 @@ CacheKey = tuple[str, str]  # (object key, forwarded query)
 @dataclass(frozen=True)
 class Entry:
     body: bytes
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]  # as the origin sent them, but Content-Length
     stored_at: float  # wall clock, for Age
     fresh_until: float  # monotonic
 
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    @property
+    # Read on every hit: worked out once.
+    @functools.cached_property
     def etag(self) -> str | None:
         return self.header("etag")
 
-    @property
+    @functools.cached_property
     def last_modified(self) -> str | None:
         return self.header("last-modified")
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
 
     def age(self) -> int:
         return max(0, int(time.time() - self.stored_at))

@@ -11,11 +11,13 @@ import asyncio
 
 from aiohttp import web
 
-from gateway.edge.accesslog import RESULT
+from gateway.edge.accesslog import REQUEST_ID, REQUEST_ID_HEADER, RESULT
 from gateway.edge.cache import Entry
 from gateway.edge.ranges import ByteRange, Unsatisfiable, if_range_holds, none_match, parse_range
 
 CHUNK = 64 * 1024
+# asyncio's default high-water mark: below it a transport never pauses its writer.
+_NEVER_WAITS = 64 * 1024
 # Uploaded content is served from the CDN host: never let it run script there (security case 36).
 CONTENT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -27,13 +29,25 @@ class ViewerStalled(Exception):
     """The viewer accepted no bytes within the viewer timeout."""
 
 
-async def send(response: web.StreamResponse, data: bytes | memoryview, timeout: float) -> None:
+async def send(
+    request: web.BaseRequest, response: web.StreamResponse, data: bytes | memoryview, timeout: float
+) -> None:
     """Write ``data``; a viewer that will not take it within ``timeout`` is :class:`ViewerStalled`."""
+    transport = request.transport
+    if transport is not None and transport.get_write_buffer_size() + len(data) <= _NEVER_WAITS:
+        await response.write(data)  # under the high-water mark a write cannot wait for the viewer
+        return
     try:
         async with asyncio.timeout(timeout):
             await response.write(data)
     except TimeoutError:
         raise ViewerStalled from None
+
+
+async def start(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Send the headers of a streamed answer, named by its request id."""
+    response.headers[REQUEST_ID_HEADER] = request[REQUEST_ID]
+    await response.prepare(request)
 
 
 def abort(request: web.BaseRequest, why: str) -> None:
@@ -44,8 +58,9 @@ def abort(request: web.BaseRequest, why: str) -> None:
 
 
 def _headers(entry: Entry, age: int) -> dict[str, str]:
-    headers = {k: v for k, v in entry.headers if k.lower() != "content-length"}
-    headers.update(CONTENT_HEADERS, **{"X-Cache": "Hit from cloudfront", "Age": str(age)})
+    headers = dict(entry.headers)
+    headers.update(CONTENT_HEADERS)
+    headers["X-Cache"], headers["Age"] = "Hit from cloudfront", str(age)
     return headers
 
 
@@ -53,11 +68,13 @@ async def from_cache(request: web.Request, entry: Entry, timeout: float) -> web.
     """The cached object, or the one range of it asked for, or 304: never touches the origin."""
     headers = _headers(entry, entry.age())
     request[RESULT] = "Hit"
-    if none_match(request.headers.get("If-None-Match", ""), entry.etag):
+    viewer = request.headers
+    if_none_match = viewer.get("If-None-Match")
+    if if_none_match is not None and none_match(if_none_match, entry.etag):
         return web.Response(status=304, headers=headers)
     body, status = entry.body, 200
-    wanted = request.headers.get("Range")
-    if_range = request.headers.get("If-Range")
+    wanted = viewer.get("Range")
+    if_range = viewer.get("If-Range")
     if wanted is not None and (if_range is None or if_range_holds(if_range, entry.etag, entry.last_modified)):
         try:
             part: ByteRange | None = parse_range(wanted, len(entry.body))
@@ -67,14 +84,17 @@ async def from_cache(request: web.Request, entry: Entry, timeout: float) -> web.
         if part is not None:
             body, status = entry.body[part.start : part.end + 1], 206
             headers["Content-Range"] = part.content_range(len(entry.body))
+    transport = request.transport
+    if transport is not None and transport.get_write_buffer_size() + len(body) <= _NEVER_WAITS:
+        return web.Response(status=status, headers=headers, body=body)  # written without waiting
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = len(body)
-    await response.prepare(request)
+    await start(request, response)
     if request.method != "HEAD":
         view = memoryview(body)
         try:
             for offset in range(0, len(body), CHUNK):
-                await send(response, view[offset : offset + CHUNK], timeout)
+                await send(request, response, view[offset : offset + CHUNK], timeout)
         except (ViewerStalled, ConnectionError) as exc:
             abort(request, "viewer stalled" if isinstance(exc, ViewerStalled) else "viewer went away")
             return response

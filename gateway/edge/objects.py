@@ -12,12 +12,14 @@ from aiohttp import web
 
 from gateway.edge.accesslog import RESULT
 from gateway.edge.cache import CacheKey, ObjectCache, ttl_from
-from gateway.edge.deliver import CHUNK, CONTENT_HEADERS, ViewerStalled, abort, from_cache, send
+from gateway.edge.deliver import CHUNK, CONTENT_HEADERS, ViewerStalled, abort, from_cache, send, start
 from gateway.edge.origin import KEPT_RESPONSE_HEADERS, S3Origin
 from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, origin_failure
 from gateway.edge.settings import Behavior, EdgeSettings
 
 # Everything an origin fetch can fail with: connection, protocol, truncated body, timeouts.
+# Per answer, not per object: the length is the body's (or the range's), the rest is ours.
+_NOT_STORED = frozenset({"Content-Length", "X-Cache", *CONTENT_HEADERS})
 ORIGIN_ERRORS = (aiohttp.ClientError, TimeoutError, ConnectionError)
 
 
@@ -25,9 +27,9 @@ class ViewerGone(Exception):
     """The viewer closed the connection while we were sending."""
 
 
-async def _send(response: web.StreamResponse, data: bytes, timeout: float) -> None:
+async def _send(request: web.Request, response: web.StreamResponse, data: bytes, timeout: float) -> None:
     try:
-        await send(response, data, timeout)
+        await send(request, response, data, timeout)
     except ConnectionError:
         raise ViewerGone from None
 
@@ -62,10 +64,10 @@ class ObjectServer:
                     and 0 <= length <= self._cache.max_object_bytes
                 )
                 request[RESULT] = "Miss"
-                await response.prepare(request)
+                await start(request, response)
                 chunks: list[bytes] = []
                 async for chunk in upstream.content.iter_chunked(CHUNK):
-                    await _send(response, chunk, self._viewer_timeout)  # large objects are streamed
+                    await _send(request, response, chunk, self._viewer_timeout)  # large objects are streamed
                     if keep:
                         chunks.append(chunk)
                 await response.write_eof()
@@ -81,7 +83,7 @@ class ObjectServer:
             return origin_failure(502, BAD_GATEWAY)
         body = b"".join(chunks)
         if keep and ttl and len(body) == length:
-            stored = tuple((k, v) for k, v in headers.items() if k not in CONTENT_HEADERS and k != "X-Cache")
+            stored = tuple((k, v) for k, v in headers.items() if k not in _NOT_STORED)
             self._cache.put(cache_key, body, stored, ttl)
         return response
 

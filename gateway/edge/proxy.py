@@ -13,7 +13,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway.edge.accesslog import RESULT
-from gateway.edge.deliver import CHUNK, ViewerStalled, abort, send
+from gateway.edge.deliver import CHUNK, ViewerStalled, abort, send, start
 from gateway.edge.responses import BAD_GATEWAY, GATEWAY_TIMEOUT, origin_failure
 from gateway.edge.viewer import ViewerTarget, origin_query
 
@@ -71,9 +71,9 @@ async def proxy(
                     response.headers.add(name, value)
             if upstream.headers.get("Content-Length"):
                 response.content_length = int(upstream.headers["Content-Length"])
-            await response.prepare(request)
+            await start(request, response)
             async for chunk in upstream.content.iter_chunked(CHUNK):
-                await send(response, chunk, viewer_timeout)
+                await send(request, response, chunk, viewer_timeout)
             await response.write_eof()
             return response
     except (ViewerStalled, aiohttp.ClientError, TimeoutError, ConnectionError) as exc:

@@ -14,6 +14,7 @@ path patterns, and sends the raw path on), decoded exactly as the object key is,
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Collection, Sequence
@@ -53,6 +54,7 @@ class ViewerTarget:
         return f"{self.scheme}://{self.host}{self.raw_path}"
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of Host spellings arrive, again and again
 def canonical_authority(scheme: str, value: str) -> str:
     """``host[:port]`` in one spelling: lower case, one trailing dot dropped, default port left out."""
     match = _AUTHORITY.match(value)
@@ -101,6 +103,8 @@ def viewer_scheme(tls: bool, trusted_peer: bool, forwarded_proto: Sequence[str])
 
 def normalise(raw_path: str) -> str:
     """Percent-decoded, dot segments resolved, repeated slashes merged (for behaviour matching)."""
+    if "%" not in raw_path and "/." not in raw_path and "//" not in raw_path:
+        return raw_path  # already normal: nearly every request
     try:
         decoded = unquote(raw_path, errors="strict")
     except UnicodeDecodeError:

@@ -29,6 +29,7 @@ from gateway.signing.wildcard import resource_matches
 
 _EPOCH = re.compile(r"\A[0-9]{1,19}\Z")
 MAX_COOKIE_SETS = 4
+_PREFIX_LENGTH = len(COOKIE_PREFIX)
 
 
 class ErrorCode(enum.Enum):
@@ -128,8 +129,11 @@ def _cookie_sets(pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     """Signing cookies grouped by occurrence: the k-th of each name belongs to set k."""
     sets: list[dict[str, str]] = [{}]
     for name, value in pairs:
-        short = name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else ""
-        if short not in SIGNING_PARAMS:
+        if not name.startswith(COOKIE_PREFIX) or name[_PREFIX_LENGTH:] not in SIGNING_PARAMS:
+            continue
+        short = name[_PREFIX_LENGTH:]
+        if short not in sets[0]:  # the usual case: one set
+            sets[0][short] = value
             continue
         index = next((i for i, found in enumerate(sets) if short not in found), len(sets))
         if index == MAX_COOKIE_SETS:
