@@ -63,7 +63,7 @@ bench: $(STAMP) $(WRK)
 
 # The whole stack on loopback; override with GATEWAY_PORT=, EDGE_PORT=, S3_PORT=, HOST=.
 run: $(STAMP) $(NODE)
-	$(BIN)/python -m gateway.devstack
+	$(BIN)/python -m devstack
 
 # Create, publish, wait, switch: zero downtime.  Then, once old grants expired: retire-keys.
 rotate-keys: $(STAMP)

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
-from gateway.auth import dev_token
-from gateway.devstack.seaweed import SeaweedFS
-from gateway.devstack.stack import RULES
-from gateway.keyring import init_keyring, load_keyring
-from gateway.settings import AuthSettings, Secret
+from devstack.seaweed import SeaweedFS
+from devstack.stack import RULES
+from gateway.keys.keyring import init_keyring, load_keyring
+from gateway.service.auth import dev_token
+from gateway.service.settings import AuthSettings, Secret
 from gateway.signing.cloudfront import sign_policy
 from gateway.signing.crypto import HashAlgorithm, KeyAlgorithm, KeySigner
 from gateway.signing.policy import Policy
@@ -236,7 +236,7 @@ dev_secret = "{SECRET}"
     def edge_vs_static(self) -> None:
         tile = self.work / "static" / "tile.png"
         tile.parent.mkdir()
-        from gateway.devstack.demo_data import tile_png
+        from devstack.demo_data import tile_png
 
         tile.write_bytes(tile_png(3, 4, 2))
         port = free_port()
@@ -320,9 +320,9 @@ secret_access_key = "{s3.secret_key}"
         script = f"""
 import sys, time
 from pathlib import Path
-from gateway.app import create_app
-from gateway.settings import load_settings
-from gateway import appkeys
+from gateway.service.app import create_app
+from gateway.service.settings import load_settings
+from gateway.service import appkeys
 app = create_app(load_settings(Path({str(self.config(self.ec_keys, "memory"))!r})))
 granter = app[appkeys.GRANTER]
 now = time.time()

@@ -19,7 +19,7 @@ from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from gateway.runtime import new_loop
+from gateway.common.runtime import new_loop
 
 TILES = [f"https://cdn.example.com/tiles/3/{x}/{y}.png" for x in range(8) for y in range(7)][:50]
 

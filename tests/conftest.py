@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 
 VECTORS = Path(__file__).parent / "vectors"
 S3_KEY = "AKIALOCALTEST0000001"
@@ -41,7 +41,7 @@ def cf_vectors() -> list[dict[str, Any]]:
 @pytest.fixture
 def keyring_dir(tmp_path: Path) -> Path:
     """A one-key keyring (RSA test key, active) written as ``keys init`` would."""
-    from gateway.keyring import KeyEntry, Keyring, write_keyring
+    from gateway.keys.keyring import KeyEntry, Keyring, write_keyring
     from gateway.signing.crypto import public_pem
 
     directory = tmp_path / "keys"

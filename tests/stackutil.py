@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway.devstack.seaweed import free_ports
-from gateway.devstack.stack import Stack, StackConfig
+from devstack.seaweed import free_ports
+from devstack.stack import Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 

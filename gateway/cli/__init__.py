@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from gateway.errors import CliError
+
+class CliError(Exception):
+    """A command-line problem: printed as one line, exit code 2, never a traceback."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -8,9 +8,9 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import CliError
-from gateway.keyring import KeyringError
-from gateway.settings import SettingsError
+from gateway.cli import CliError
+from gateway.common.config import SettingsError
+from gateway.keys.keyring import KeyringError
 
 
 def register(commands: Any) -> None:
@@ -26,10 +26,10 @@ def register(commands: Any) -> None:
 def run_edge(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from gateway.common.runtime import configure_logging, new_loop
     from gateway.edge.accesslog import EdgeAccessLogger
     from gateway.edge.app import create_edge_app
     from gateway.edge.settings import load_edge_settings
-    from gateway.runtime import configure_logging, new_loop
 
     try:
         settings = load_edge_settings(args.config)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.errors import CliError
-from gateway.keyring import KeyringError, init_keyring
-from gateway.keys.lifecycle import Lifecycle, LifecycleError, longest_grant_seconds
-from gateway.keys.publish import CloudFrontPublisher, LocalPublisher, Publisher, PublishError
-from gateway.settings import KeysSettings, Settings, SettingsError, load_settings
-from gateway.signing.crypto import KeyAlgorithm
+from gateway.cli import CliError
+
+if TYPE_CHECKING:  # imported where used: `cdn-gateway edge` must not load the gateway's modules
+    from gateway.keys.lifecycle import Lifecycle
+    from gateway.service.settings import Settings
+    from gateway.signing.crypto import KeyAlgorithm
 
 
 def register(commands: Any) -> None:
@@ -62,6 +62,9 @@ def _seconds(text: str) -> float:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from gateway.keys.keyring import KeyringError, init_keyring
+    from gateway.signing.crypto import KeyAlgorithm
+
     try:
         algorithm = KeyAlgorithm.parse(args.algorithm)
         keyring = init_keyring(args.keys, algorithm)
@@ -74,6 +77,11 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def _context(args: argparse.Namespace) -> tuple[Lifecycle, Settings]:
+    from gateway.keys.lifecycle import Lifecycle, longest_grant_seconds
+    from gateway.keys.publish import CloudFrontPublisher, LocalPublisher, Publisher
+    from gateway.keys.settings import KeysSettings
+    from gateway.service.settings import Settings, SettingsError, load_settings
+
     if args.config is not None:
         try:
             settings = load_settings(args.config)
@@ -98,12 +106,16 @@ def _context(args: argparse.Namespace) -> tuple[Lifecycle, Settings]:
         directory,
         publisher,
         max_keys=settings.keys.max_keys_in_group,
-        max_grant_seconds=longest_grant_seconds(settings.signing),
+        max_grant_seconds=longest_grant_seconds(
+            settings.signing.window_seconds, settings.signing.grace_seconds
+        ),
     )
     return lifecycle, settings
 
 
 def _algorithm(args: argparse.Namespace, settings: Settings) -> KeyAlgorithm:
+    from gateway.signing.crypto import KeyAlgorithm
+
     try:
         return KeyAlgorithm.parse(args.algorithm or settings.keys.algorithm)
     except ValueError as exc:
@@ -111,6 +123,10 @@ def _algorithm(args: argparse.Namespace, settings: Settings) -> KeyAlgorithm:
 
 
 def _run(action: Any) -> int:
+    from gateway.keys.keyring import KeyringError
+    from gateway.keys.lifecycle import LifecycleError
+    from gateway.keys.publish import PublishError
+
     try:
         action()
     except (KeyringError, PublishError, LifecycleError) as exc:

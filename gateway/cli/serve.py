@@ -8,13 +8,12 @@ import logging
 import multiprocessing
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.errors import CliError
-from gateway.keyring import KeyringError
-from gateway.rules import RulesError
-from gateway.s3client import NoCredentials
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.cli import CliError
+
+if TYPE_CHECKING:  # imported where used: `cdn-gateway edge` must not load the gateway's modules
+    from gateway.service.settings import Settings
 
 log = logging.getLogger("gateway")
 
@@ -36,6 +35,8 @@ def register(commands: Any) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from gateway.service.settings import SettingsError, load_settings
+
     try:
         return load_settings(args.config)
     except SettingsError as exc:
@@ -45,9 +46,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def _serve(settings: Settings, reuse_port: bool) -> None:
     from aiohttp import web
 
-    from gateway.accesslog import JsonAccessLogger
-    from gateway.app import create_app
-    from gateway.runtime import configure_logging, new_loop
+    from gateway.common.runtime import configure_logging, new_loop
+    from gateway.service.accesslog import ServiceAccessLogger
+    from gateway.service.app import create_app
 
     configure_logging()
     app = create_app(settings)
@@ -56,7 +57,7 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
         host=settings.server.host,
         port=settings.server.port,
         reuse_port=reuse_port,
-        access_log_class=JsonAccessLogger,
+        access_log_class=ServiceAccessLogger,
         loop=new_loop(),
         keepalive_timeout=settings.server.header_timeout_seconds,
         print=None,
@@ -66,7 +67,10 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
 
 def _check(settings: Settings) -> None:
     """Load keys and rules once in the parent so a bad file fails with one line, not N tracebacks."""
-    from gateway.app import create_app
+    from gateway.keys.keyring import KeyringError
+    from gateway.rules.load import RulesError
+    from gateway.service.app import create_app
+    from gateway.service.s3client import NoCredentials
 
     try:
         create_app(settings)
@@ -109,7 +113,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_dev_token(args: argparse.Namespace) -> int:
-    from gateway.auth import dev_token
+    from gateway.service.auth import dev_token
 
     settings = settings_from(args)
     if not settings.development or not settings.auth.dev_secret:

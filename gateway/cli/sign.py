@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.errors import CliError
-from gateway.keyring import KeyringError, load_keyring, read_private_key
+from gateway.cli import CliError
+from gateway.keys.keyring import KeyringError, load_keyring, read_private_key
 from gateway.signing.cloudfront import has_signing_params, sign_policy
 from gateway.signing.crypto import HashAlgorithm, KeySigner, PublicKey, UnsupportedKey, load_public_pem
 from gateway.signing.encoding import EncodingError, check_http_url, requote_url

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.rules import Action, Principal, Rules
+from gateway.rules.access import Action, Principal, Rules
 
 S3_ACTIONS: dict[Action, str] = {"read": "s3:GetObject", "write": "s3:PutObject", "delete": "s3:DeleteObject"}
 MAX_POLICY_CHARS = 2048  # STS refuses larger inline session policies (before packing)

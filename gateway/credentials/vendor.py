@@ -20,12 +20,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cachetools import TTLCache
 
 from gateway.credentials.policy import Scope, session_name, session_policy, tag_value
-from gateway.errors import Unavailable
-from gateway.rules import Principal
-from gateway.settings import CredentialsSettings
+from gateway.credentials.settings import CredentialsSettings
+from gateway.rules.access import Principal
 
 log = logging.getLogger(__name__)
 REUSE_WINDOW_SECONDS = 300
+
+
+class StsUnavailable(Exception):
+    """STS failed or timed out; ``retry_after`` seconds is a sensible wait.  Never a fallback."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -117,11 +124,7 @@ class CredentialVendor:
         except (ClientError, BotoCoreError, TimeoutError) as exc:
             code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
             log.error("STS %s failed: %s %s", self.settings.mode, type(exc).__name__, code)
-            error = Unavailable(
-                "temporary credentials are unavailable right now",
-                internal=f"{type(exc).__name__} {code}",
-                retry_after=10 if code else 5,
-            )
+            error = StsUnavailable(f"{type(exc).__name__} {code}".strip(), retry_after=10 if code else 5)
             future.set_exception(error)
             future.exception()  # retrieved: waiting requests get it through await
             raise error from None

@@ -16,7 +16,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.edge.accesslog import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
+from gateway.common.httplog import REQUEST_ID, new_request_id
+from gateway.common.netutil import TrustedProxies, viewer_ip
+from gateway.edge.accesslog import REQUEST_ID_HEADER
 from gateway.edge.cache import ObjectCache
 from gateway.edge.objects import ObjectServer
 from gateway.edge.origin import S3Origin
@@ -32,8 +34,7 @@ from gateway.edge.viewer import (
     read_target,
     viewer_scheme,
 )
-from gateway.keyring_watch import KeyringHolder
-from gateway.netutil import TrustedProxies, viewer_ip
+from gateway.keys.watch import KeyringHolder
 from gateway.signing.verify import ErrorCode, ViewerRequest, verify_request
 from gateway.signing.wildcard import glob_match
 

@@ -11,7 +11,8 @@ import asyncio
 
 from aiohttp import web
 
-from gateway.edge.accesslog import REQUEST_ID, REQUEST_ID_HEADER, RESULT
+from gateway.common.httplog import REQUEST_ID
+from gateway.edge.accesslog import REQUEST_ID_HEADER, RESULT
 from gateway.edge.cache import Entry
 from gateway.edge.ranges import ByteRange, Unsatisfiable, if_range_holds, none_match, parse_range
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 from gateway.edge.viewer import distribution_origin
 
 

@@ -1,1 +1,1 @@
-"""Key lifecycle: publish, switch, drain, retire (DESIGN 6, research/cloudfront.md 1.8)."""
+"""Signing keys: the keyring on disk, watching it, and rotating, retiring and revoking keys."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.keyring import (
+from gateway.keys.keyring import (
     KeyEntry,
     Keyring,
     KeyState,
@@ -37,7 +37,6 @@ from gateway.keyring import (
     write_private_key,
 )
 from gateway.keys.publish import CLOUDFRONT_MAX_KEYS_PER_GROUP, Publisher
-from gateway.settings import SigningSettings
 from gateway.signing.crypto import KeyAlgorithm, generate_private_key, public_pem
 
 _KEY_FILE = re.compile(r"\AK[A-Z0-9]{1,63}\.pem\Z")
@@ -46,9 +45,9 @@ _PENDING = KeyState.PENDING.value
 CLOCK_SKEW_SECONDS = 300
 
 
-def longest_grant_seconds(signing: SigningSettings) -> int:
+def longest_grant_seconds(window_seconds: int, grace_seconds: int) -> int:
     """How long after a key stops signing its last grant can still be presented."""
-    return signing.window_seconds + signing.grace_seconds + CLOCK_SKEW_SECONDS
+    return window_seconds + grace_seconds + CLOCK_SKEW_SECONDS
 
 
 class LifecycleError(RuntimeError):
@@ -63,7 +62,7 @@ class Lifecycle:
     sleep: Callable[[float], None] = time.sleep
     say: Callable[[str], None] = field(default=lambda message: print(message, flush=True))
     max_keys: int = CLOUDFRONT_MAX_KEYS_PER_GROUP  # keys.max_keys_in_group, for every publisher
-    max_grant_seconds: int = longest_grant_seconds(SigningSettings())
+    max_grant_seconds: int = longest_grant_seconds(3600, 600)  # the default signing window
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Keyring]:

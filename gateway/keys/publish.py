@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError, WaiterError
 
-from gateway.keyring import KeyEntry
+from gateway.keys.keyring import KeyEntry
 
 CLOUDFRONT_MAX_KEYS_PER_GROUP = 5  # the default quota
 # AWS is "reliably pushing" CloudFront configuration changes to all edge locations "within 5

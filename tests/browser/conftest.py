@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from gateway.devstack.stack import RULES as DEMO_RULES
-from gateway.devstack.stack import Stack
+from devstack.stack import RULES as DEMO_RULES
+from devstack.stack import Stack
 from tests.stackutil import ROOT, running_stack
 
 ARTIFACTS = ROOT / "test-artifacts"

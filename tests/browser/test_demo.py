@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 from playwright.sync_api import Browser, Page
 
-from gateway.devstack.stack import Stack
+from devstack.stack import Stack
 from tests.browser.conftest import ARTIFACTS, GUEST_TILES, GUEST_WINDOW, WINDOW, edge_requests
 
 

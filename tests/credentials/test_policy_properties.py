@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gateway.credentials.policy import PolicyTooLarge, scope_for, session_policy
-from gateway.rules import Action, Principal, Rules, parse_rules
+from gateway.rules.access import Action, Principal, Rules
+from gateway.rules.load import parse_rules
 from tests.credentials import iam
 
 BUCKET = "b"

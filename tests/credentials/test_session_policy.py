@@ -8,7 +8,8 @@ import tomllib
 import pytest
 
 from gateway.credentials.policy import PolicyTooLarge, scope_for, session_name, session_policy, tag_value
-from gateway.rules import Principal, Rules, RulesError, parse_rules
+from gateway.rules.access import Principal, Rules
+from gateway.rules.load import RulesError, parse_rules
 from tests.credentials import iam
 from tests.gateway.conftest import RULES
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from moto.sts.models import sts_backends
 
-from gateway import appkeys
-from gateway.app import create_app
-from gateway.settings import CredentialsSettings, Secret
+from gateway.service import appkeys
+from gateway.service.app import create_app
+from gateway.service.settings import CredentialsSettings, Secret
 from tests.faults import FaultProxy
 from tests.gateway.conftest import RULES, bearer, make_settings
 

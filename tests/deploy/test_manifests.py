@@ -14,8 +14,8 @@ import yaml
 from cfnlint.decode import decode
 from dockerfile_parse import DockerfileParser
 
-from gateway.rules import parse_rules
-from gateway.settings import load_settings
+from gateway.rules.load import parse_rules
+from gateway.service.settings import load_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 BIN = Path(sys.executable).parent

@@ -18,9 +18,9 @@ import boto3
 import pytest
 import requests
 
-from gateway.devstack.demo_data import tile_png
-from gateway.devstack.seaweed import free_ports
-from gateway.keyring import init_keyring
+from devstack.demo_data import tile_png
+from devstack.seaweed import free_ports
+from gateway.keys.keyring import init_keyring
 from gateway.signing.crypto import KeyAlgorithm
 from tests.gateway.conftest import DEV_SECRET, RULES, answers, bearer
 

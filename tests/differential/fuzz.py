@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from tests.conftest import S3_KEY, S3_SECRET
 from tests.differential.compare import Report
 from tests.differential.generator import Generator

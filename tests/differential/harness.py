@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.keyring import KeyEntry, Keyring, write_keyring
+from gateway.keys.keyring import KeyEntry, Keyring, write_keyring
 from gateway.signing.crypto import public_pem
 from tests.differential.world import BEHAVIOURS, DISTRIBUTION_URLS, OBJECTS, TRUSTED_PROXIES, signers
 

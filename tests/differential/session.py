@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from tests.differential.compare import Runner
 from tests.differential.harness import echo_origin, edges, fill_bucket
 from tests.differential.world import world

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from tests.differential.compare import Report, Runner
 from tests.differential.generator import Generator
 from tests.differential.harness import ROOT

@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from gateway.edge.app import create_edge_app
 from gateway.edge.settings import Behavior, EdgeCache, EdgeDistribution, EdgeOrigin, EdgeSettings
-from gateway.settings import Secret
+from gateway.service.settings import Secret
 from gateway.signing.cloudfront import SignedPolicy, sign_policy
 from gateway.signing.crypto import HashAlgorithm, KeySigner
 from gateway.signing.policy import Policy

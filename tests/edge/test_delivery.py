@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import EdgeSettings
 from tests.edge.conftest import cookie_header, edge_settings, get, sign, start_edge
 from tests.edge.rawhttp import request_bytes, send_raw

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import Behavior
 from tests.edge.conftest import BEHAVIORS, base_url, cookie_header, edge_settings, get, sign, start_edge
 from tests.faults import FaultProxy
@@ -72,7 +72,7 @@ async def test_retired_key_refused_and_reload_is_live(
 ) -> None:
     import shutil
 
-    from gateway.keyring import KeyEntry, Keyring, write_keyring
+    from gateway.keys.keyring import KeyEntry, Keyring, write_keyring
     from gateway.signing.crypto import KeySigner, public_pem
     from tests.conftest import VECTORS, load_vector_key
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import Behavior
 from gateway.signing.cloudfront import SignedPolicy
 from tests.edge.conftest import edge_settings, sign, start_edge

@@ -17,11 +17,11 @@ import requests
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.app import create_app
-from gateway.auth import dev_token
-from gateway.devstack.seaweed import SeaweedFS
-from gateway.devstack.stack import RULES as DEMO_RULES
-from gateway.settings import (
+from devstack.seaweed import SeaweedFS
+from devstack.stack import RULES as DEMO_RULES
+from gateway.service.app import create_app
+from gateway.service.auth import dev_token
+from gateway.service.settings import (
     AuthSettings,
     S3Settings,
     Secret,

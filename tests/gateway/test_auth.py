@@ -18,8 +18,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.app import create_app
-from gateway.settings import AuthSettings, Secret
+from gateway.service.app import create_app
+from gateway.service.settings import AuthSettings, Secret
 from tests.gateway.conftest import make_settings
 
 RSA_KEY = rsa.generate_private_key(65537, 2048)

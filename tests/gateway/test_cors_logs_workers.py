@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from gateway.accesslog import JsonAccessLogger
-from gateway.app import create_app
-from gateway.settings import CorsSettings
+from gateway.service.accesslog import ServiceAccessLogger
+from gateway.service.app import create_app
+from gateway.service.settings import CorsSettings
 from tests.gateway.conftest import answers, bearer, gateway_process, make_settings, write_config
 
 
@@ -54,7 +54,7 @@ async def test_access_log_has_no_secrets(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
-    server = await aiohttp_server(create_app(settings), access_log_class=JsonAccessLogger)
+    server = await aiohttp_server(create_app(settings), access_log_class=ServiceAccessLogger)
     client = await aiohttp_client(server)
     caplog.set_level(logging.DEBUG)
     headers = bearer("alice")

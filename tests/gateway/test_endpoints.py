@@ -208,7 +208,7 @@ async def test_rate_limits_per_user_and_per_guest_ip(
 ) -> None:
     import dataclasses
 
-    from gateway.app import create_app
+    from gateway.service.app import create_app
     from tests.gateway.conftest import make_settings
 
     settings = make_settings(tmp_path, keyring_dir, None, "b")

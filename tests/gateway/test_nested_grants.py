@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.app import create_app
-from gateway.rules import ANONYMOUS, Principal, parse_rules
-from gateway.settings import CookieSettings
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.rules.load import parse_rules
+from gateway.service.app import create_app
+from gateway.service.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import cf_b64decode
 from tests.gateway.conftest import CDN, RULES, bearer, make_settings

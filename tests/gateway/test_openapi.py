@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from gateway.openapi import openapi_document
-from gateway.settings import Settings
+from gateway.service.openapi import openapi_document
+from gateway.service.settings import Settings
 from tests.gateway.conftest import gateway_process, token, write_config
 
 

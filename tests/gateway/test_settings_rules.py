@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.rules import ANONYMOUS, Principal, RulesError, load_rules, parse_rules
-from gateway.settings import SettingsError, load_settings
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.rules.load import RulesError, load_rules, parse_rules
+from gateway.service.settings import SettingsError, load_settings
 from tests.conftest import run_cli
 from tests.gateway.conftest import DEV_SECRET, RULES
 

@@ -8,9 +8,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from gateway import appkeys
-from gateway.app import create_app
-from gateway.grants import FairCache
+from gateway.service import appkeys
+from gateway.service.app import create_app
+from gateway.service.faircache import FairCache
 from tests.gateway.conftest import bearer, make_settings
 
 

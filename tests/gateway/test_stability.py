@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 
-from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.service.app import create_app
+from gateway.service.settings import Settings
 from tests.gateway.conftest import bearer, gateway_process, make_settings, write_config
 
 
@@ -52,7 +52,7 @@ async def test_same_window_same_bytes_next_window_new(
 async def test_cache_hits_after_first_grant(aiohttp_client: Any, settings: Settings) -> None:
     app = create_app(settings)
     client = await aiohttp_client(app)
-    from gateway import appkeys
+    from gateway.service import appkeys
 
     for _ in range(5):
         await client.post("/v1/cookies", json={"prefix": "tiles/"}, headers=bearer("alice"))

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from tests.conftest import stored
 from tests.gateway.conftest import bearer
 

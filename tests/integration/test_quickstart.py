@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from gateway.devstack.seaweed import free_ports
+from devstack.seaweed import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def _start(local: Path, ports: list[int]) -> tuple[subprocess.Popen[str], list[s
         PYTHONUNBUFFERED="1",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.devstack"],
+        [sys.executable, "-m", "devstack"],
         cwd=ROOT,
         env=env,
         text=True,

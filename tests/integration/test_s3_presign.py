@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from gateway.devstack.seaweed import SeaweedFS
-from gateway.s3client import S3Presigner
+from devstack.seaweed import SeaweedFS
+from gateway.service.s3client import S3Presigner
 from gateway.signing.s3 import (
     MAX_PRESIGN_SECONDS,
     AwsCredentials,

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway.devstack.stack import BUCKET, Stack
+from devstack.stack import BUCKET, Stack
 from tests.stackutil import ROOT, running_stack
 
 CLIENT = ROOT / "examples" / "upload_client.py"

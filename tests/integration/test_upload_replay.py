@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.app import create_app
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
+from gateway.service.app import create_app
 from tests.conftest import stored
 from tests.gateway.conftest import bearer, make_settings
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from gateway.keyring import KeyEntry, KeyState, init_keyring, load_keyring
+from gateway.keys.keyring import KeyEntry, KeyState, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import LocalPublisher
 from gateway.signing.crypto import KeyAlgorithm

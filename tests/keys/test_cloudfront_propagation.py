@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import requests
 
-from gateway.keyring import load_keyring
+from gateway.keys.keyring import load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import CloudFrontPublisher, PublishError
-from gateway.settings import Settings, load_settings
+from gateway.service.settings import Settings, load_settings
 from gateway.signing.crypto import KeyAlgorithm
 from tests.keys.conftest import Clock, KeyGroupClient, cloudfront_client
 

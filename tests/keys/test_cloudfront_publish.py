@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from gateway.keyring import KeyEntry, load_keyring
+from gateway.keys.keyring import KeyEntry, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import CloudFrontPublisher, PublishError
 from gateway.signing.crypto import KeyAlgorithm

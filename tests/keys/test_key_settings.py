@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import SettingsError, load_settings
+from gateway.service.settings import SettingsError, load_settings
 from tests.conftest import run_cli
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keyring import load_keyring
+from gateway.keys.keyring import load_keyring
 from gateway.keys.lifecycle import LifecycleError
 from gateway.signing.crypto import KeyAlgorithm
 from tests.keys.conftest import Clock, Crash, CrashingPublisher, check_invariants, lifecycle, rotate_process

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keyring import load_keyring
+from gateway.keys.keyring import load_keyring
 from gateway.keys.lifecycle import Lifecycle, LifecycleError
 from gateway.keys.publish import LocalPublisher
 from gateway.signing.crypto import KeyAlgorithm

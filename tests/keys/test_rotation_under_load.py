@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from gateway.keyring import load_keyring
+from gateway.keys.keyring import load_keyring
 from tests.stackutil import running_stack
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway.accesslog import JsonAccessLogger
-from gateway.app import create_app
+from gateway.service.accesslog import ServiceAccessLogger
+from gateway.service.app import create_app
 from tests.gateway.conftest import bearer, make_settings, token
 from tests.gateway.test_auth import (
     RSA_KEY,
@@ -104,7 +104,7 @@ async def test_case_7_tokens_only_in_the_header_and_never_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = await aiohttp_server(
-        create_app(make_settings(tmp_path, keyring_dir, None, "b")), access_log_class=JsonAccessLogger
+        create_app(make_settings(tmp_path, keyring_dir, None, "b")), access_log_class=ServiceAccessLogger
     )
     client = await aiohttp_client(server)
     caplog.set_level(logging.DEBUG)

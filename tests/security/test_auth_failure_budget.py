@@ -11,8 +11,8 @@ from typing import Any
 
 import jwt
 
-from gateway import appkeys
-from gateway.app import create_app
+from gateway.service import appkeys
+from gateway.service.app import create_app
 from tests.gateway.conftest import bearer, make_settings
 
 NAT, ELSEWHERE = "203.0.113.7", "198.51.100.9"

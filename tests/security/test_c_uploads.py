@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from gateway.devstack.seaweed import SeaweedFS
+from devstack.seaweed import SeaweedFS
 from gateway.signing.s3 import AwsCredentials, PresignError, S3Location, presign_get
 from tests.gateway.conftest import bearer
 from tests.gateway.test_uploads import _upload

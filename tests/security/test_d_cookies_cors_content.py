@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gateway.app import create_app
-from gateway.settings import CorsSettings
+from gateway.service.app import create_app
+from gateway.service.settings import CorsSettings
 from gateway.signing.encoding import cf_b64decode
 from tests.edge.conftest import base_url, get, sign
 from tests.gateway.conftest import CDN, bearer, make_settings

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.keyring import KeyringError, init_keyring, load_keyring
+from gateway.keys.keyring import KeyringError, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import LocalPublisher
 from gateway.signing.crypto import KeyAlgorithm, KeySigner
@@ -31,7 +31,7 @@ def test_case_45_private_keys_are_0600_from_the_first_byte(tmp_path: Path) -> No
     for path in (tmp_path / "keys").glob("*.pem"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "keys").stat().st_mode) == 0o700
-    source = (GATEWAY / "fsutil.py").read_text()
+    source = (GATEWAY / "common" / "fsutil.py").read_text()
     assert "O_EXCL" in source and "os.open(tmp" in source  # created with the mode, never chmod-ed down
     assert keyring.active_id
 

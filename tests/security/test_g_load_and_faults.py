@@ -12,11 +12,11 @@ from typing import Any
 import requests
 from aiohttp import web
 
-from gateway.app import create_app
-from gateway.grants import Granter
-from gateway.keyring import load_keyring
-from gateway.metrics import Metrics
-from gateway.settings import S3Settings, Secret, SigningSettings
+from gateway.keys.keyring import load_keyring
+from gateway.service.app import create_app
+from gateway.service.grants import Granter
+from gateway.service.metrics import Metrics
+from gateway.service.settings import S3Settings, Secret, SigningSettings
 from gateway.signing.verify import ViewerRequest, verify_request
 from tests.gateway.conftest import bearer, gateway_process, make_settings, write_config
 

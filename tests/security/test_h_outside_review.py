@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gateway.app import create_app
 from gateway.credentials.policy import scope_for
 from gateway.edge.settings import Behavior
-from gateway.grants import Granter
-from gateway.keyring import KeyState, init_keyring, load_keyring
-from gateway.metrics import Metrics
-from gateway.rules import ANONYMOUS, Principal, parse_rules
-from gateway.settings import SigningSettings
+from gateway.keys.keyring import KeyState, init_keyring, load_keyring
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.rules.load import parse_rules
+from gateway.service.app import create_app
+from gateway.service.grants import Granter
+from gateway.service.metrics import Metrics
+from gateway.service.settings import SigningSettings
 from gateway.signing.crypto import KeyAlgorithm
 from tests.edge.conftest import edge_settings, start_edge
 from tests.gateway.conftest import bearer, gateway_process, make_settings, write_config

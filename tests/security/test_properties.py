@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.paths import PathError, validate_key
+from gateway.rules.paths import PathError, validate_key
 from gateway.signing.cloudfront import sign_policy
 from gateway.signing.crypto import HashAlgorithm, KeySigner
 from gateway.signing.encoding import encode_key, object_url, requote_url

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.keyring import KeyringError, init_keyring, load_keyring, write_keyring
+from gateway.keys.keyring import KeyringError, init_keyring, load_keyring, write_keyring
 from gateway.signing.crypto import KeyAlgorithm
 from tests.conftest import VECTORS
 

@@ -10,9 +10,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from gateway import appkeys
-from gateway.auth import AuthFailure
-from gateway.errors import (
+from gateway.common.netutil import budget_key, viewer_ip
+from gateway.rules.access import Decision, Principal, Rule
+from gateway.rules.paths import PathError, validate_key
+from gateway.service import appkeys
+from gateway.service.auth import AuthFailure
+from gateway.service.errors import (
     BadRequest,
     Forbidden,
     GatewayError,
@@ -22,11 +25,8 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedMedia,
 )
-from gateway.grants import Account
-from gateway.middlewares import ARRIVED
-from gateway.netutil import budget_key, viewer_ip
-from gateway.paths import PathError, validate_key
-from gateway.rules import Decision, Principal, Rule
+from gateway.service.grants import Account
+from gateway.service.middlewares import ARRIVED
 
 T = TypeVar("T")
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,19 +8,19 @@ import aiohttp
 import aiohttp_cors
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.auth import Authenticator
 from gateway.credentials.vendor import CredentialVendor
-from gateway.grants import Granter
-from gateway.handlers import cookies, credentials, meta, uploads, urls
-from gateway.keyring import Keyring
-from gateway.keyring_watch import KeyringHolder
-from gateway.metrics import Metrics
-from gateway.middlewares import errors_and_metrics
-from gateway.ratelimit import RateLimiter
-from gateway.rules import load_rules
-from gateway.s3client import S3Presigner
-from gateway.settings import Settings
+from gateway.keys.keyring import Keyring
+from gateway.keys.watch import KeyringHolder
+from gateway.rules.load import load_rules
+from gateway.service import appkeys
+from gateway.service.auth import Authenticator
+from gateway.service.grants import Granter
+from gateway.service.handlers import cookies, credentials, meta, uploads, urls
+from gateway.service.metrics import Metrics
+from gateway.service.middlewares import errors_and_metrics
+from gateway.service.ratelimit import RateLimiter
+from gateway.service.s3client import S3Presigner
+from gateway.service.settings import Settings
 from gateway.signing.s3 import S3Location
 
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
     app.cleanup_ctx.append(_resources)
     _routes(app)
     if settings.demo.enabled:
-        from gateway.demo import add_demo_routes
+        from gateway.service.demo import add_demo_routes
 
         add_demo_routes(app, settings.demo.vendor_dir)
     _cors(app, settings)

@@ -14,9 +14,9 @@ import time
 
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.errors import Unprocessable
-from gateway.handlers.common import (
+from gateway.service import appkeys
+from gateway.service.errors import Unprocessable
+from gateway.service.handlers.common import (
     NO_STORE,
     account,
     caller,
@@ -26,7 +26,7 @@ from gateway.handlers.common import (
     read_json,
     refusal,
 )
-from gateway.settings import CookieSettings
+from gateway.service.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import encode_key
 

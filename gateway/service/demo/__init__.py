@@ -10,11 +10,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.auth import dev_token
-from gateway.errors import Unprocessable
-from gateway.handlers.common import NO_STORE, field, read_json
-from gateway.paths import validate_segment
+from gateway.rules.paths import validate_segment
+from gateway.service import appkeys
+from gateway.service.auth import dev_token
+from gateway.service.errors import Unprocessable
+from gateway.service.handlers.common import NO_STORE, field, read_json
 
 STATIC = Path(__file__).parent / "static"
 

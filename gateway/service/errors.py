@@ -12,7 +12,6 @@ GatewayError            status + public title/detail; ``internal`` only ever log
 ├── Unprocessable       422  well-formed JSON with invalid values
 ├── TooManyRequests     429  rate limited; ``retry_after`` seconds
 └── Unavailable         503  a dependency is down; ``retry_after`` seconds
-CliError                one line for an operator, exit code 2
 """
 
 from __future__ import annotations
@@ -112,7 +111,3 @@ STATUS_ERRORS: dict[int, type[GatewayError]] = {
         Unavailable,
     )
 }
-
-
-class CliError(Exception):
-    """A command-line problem: printed as one line, exit code 2, never a traceback."""

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway import appkeys
-from gateway.keyring import KeyState
-from gateway.openapi import openapi_document
+from gateway.keys.keyring import KeyState
+from gateway.service import appkeys
+from gateway.service.openapi import openapi_document
 
 _S3_CHECK_SECONDS = 5.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.settings import Settings
+from gateway.service.settings import Settings
 
 # What a regular expression can say of DESIGN 4's path rules; the Unicode rules (NFC, no format
 # characters) and the 1024-byte limit are checked by the server and answered with 422.

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from gateway.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+from gateway.credentials.settings import CredentialsSettings
+from gateway.keys.settings import KeysSettings
 
-_DIST_ID = re.compile(r"\A[A-Z0-9]{1,128}\Z")
-_ROLE_ARN = re.compile(r"\Aarn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,128}\Z")
-__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
+__all__ = ["CredentialsSettings", "KeysSettings", "Secret", "Settings", "SettingsError", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -109,34 +108,6 @@ class CorsSettings:
 
 
 @dataclass(frozen=True)
-class KeysSettings:
-    publisher: Literal["local", "cloudfront"] = "local"  # local: the edge trusts the keyring itself
-    key_group_id: str = ""  # the CloudFront key group the distribution trusts
-    # The distribution whose edges verify grants: rotation waits until it reports Deployed.
-    distribution_id: str = ""
-    algorithm: Literal["rsa", "ecdsa"] = "ecdsa"
-    # Wait between publishing a key and signing with it.  Unset: the publisher's safe wait
-    # (CloudFront 300 s, local 5 s); set, it is honoured even below that, with a warning.
-    propagation_seconds: float | None = None
-    # Live keys (pending + active + trusted) at most, whatever the publisher: rotation refuses past it.
-    max_keys_in_group: int = 5
-
-
-@dataclass(frozen=True)
-class CredentialsSettings:
-    mode: Literal["off", "assume_role", "federation_token"] = "off"
-    role_arn: str = ""  # may name a role in another account
-    external_id: Secret = NO_SECRET
-    endpoint_url: str = ""  # empty: AWS STS
-    region: str = "us-east-1"
-    min_seconds: int = 900  # STS's minimum
-    max_seconds: int = 3600
-    default_seconds: int = 3600
-    timeout_seconds: float = 3.0
-    session_tags: bool = True  # the role's trust policy must allow sts:TagSession
-
-
-@dataclass(frozen=True)
 class DemoSettings:
     enabled: bool = False  # the demo pages and their sign-in endpoint: development only
     vendor_dir: Path = Path("node_modules")  # where `npm ci` put Leaflet
@@ -213,20 +184,8 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     bad_algs = set(s.auth.algorithms) - {"RS256", "ES256"}
     if bad_algs:
         problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
-    if s.keys.publisher == "cloudfront" and not s.keys.key_group_id:
-        problems.append("keys.key_group_id is required with keys.publisher = cloudfront")
-    wait, distribution = s.keys.propagation_seconds, s.keys.distribution_id
-    if (wait is not None and not 0 <= wait <= 3600) or not 1 <= s.keys.max_keys_in_group <= 100:
-        problems.append("keys.propagation_seconds must be 0-3600 and keys.max_keys_in_group 1-100")
-    if distribution and (s.keys.publisher != "cloudfront" or not _DIST_ID.match(distribution)):
-        problems.append("keys.distribution_id must be a CloudFront distribution id (publisher = cloudfront)")
-    c = s.credentials
-    if c.mode == "assume_role" and not _ROLE_ARN.match(c.role_arn):
-        problems.append("credentials.role_arn must be an IAM role ARN (arn:aws:iam::123456789012:role/name)")
-    if not 900 <= c.min_seconds <= c.default_seconds <= c.max_seconds <= 43200:
-        problems.append("credentials needs 900 <= min_seconds <= default_seconds <= max_seconds <= 43200")
-    if c.timeout_seconds <= 0:
-        problems.append("credentials.timeout_seconds must be positive")
+    s.keys.check(problems)
+    s.credentials.check(problems)
     if s.demo.enabled and not (s.development and s.auth.dev_secret):
         problems.append("demo.enabled needs environment = development and auth.dev_secret")
     for origin in s.cors.origins:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.auth import Authenticator
 from gateway.credentials.vendor import CredentialVendor
-from gateway.grants import Granter
-from gateway.keyring_watch import KeyringHolder
-from gateway.metrics import Metrics
-from gateway.ratelimit import RateLimiter
-from gateway.rules import Rules
-from gateway.s3client import S3Presigner
-from gateway.settings import Settings
+from gateway.keys.watch import KeyringHolder
+from gateway.rules.access import Rules
+from gateway.service.auth import Authenticator
+from gateway.service.grants import Granter
+from gateway.service.metrics import Metrics
+from gateway.service.ratelimit import RateLimiter
+from gateway.service.s3client import S3Presigner
+from gateway.service.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 RULES = web.AppKey("rules", Rules)

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.errors import STATUS_ERRORS, GatewayError, Unauthorized
+from gateway.common.httplog import REQUEST_ID, new_request_id
+from gateway.service import appkeys
+from gateway.service.errors import STATUS_ERRORS, GatewayError, Unauthorized
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-REQUEST_ID = web.RequestKey("request_id", str)
 ARRIVED = web.RequestKey("arrived", float)  # loop time when the request head was complete
 # nginx's code for "the client closed the connection before the answer": never sent, only counted.
 CLIENT_CLOSED = 499
-# Request ids only correlate log lines; they need to be unique, not unguessable.
-_PROCESS = secrets.token_hex(4)
-_COUNTER = itertools.count(1)
 
 
 def problem_response(error: GatewayError, request_id: str) -> web.Response:
@@ -53,7 +48,7 @@ def _client_gone(request: web.Request) -> bool:
 
 @web.middleware
 async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = f"{_PROCESS}-{next(_COUNTER):x}"
+    request_id = new_request_id()
     request[REQUEST_ID] = request_id
     request[ARRIVED] = asyncio.get_running_loop().time()
     started = time.perf_counter()

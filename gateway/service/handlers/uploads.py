@@ -8,9 +8,9 @@ import time
 
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.errors import PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
-from gateway.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
+from gateway.service import appkeys
+from gateway.service.errors import PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
+from gateway.service.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
 from gateway.signing.s3 import PresignError, presign_delete, presign_post, presign_put
 
 

@@ -6,10 +6,11 @@ import datetime as dt
 
 from aiohttp import web
 
-from gateway import appkeys
 from gateway.credentials.policy import PolicyTooLarge, scope_for
-from gateway.errors import Forbidden, NotFound, Unauthorized, Unprocessable
-from gateway.handlers.common import NO_STORE, caller, field, read_json
+from gateway.credentials.vendor import StsUnavailable
+from gateway.service import appkeys
+from gateway.service.errors import Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
+from gateway.service.handlers.common import NO_STORE, caller, field, read_json
 
 
 async def vend(request: web.Request) -> web.Response:
@@ -31,6 +32,10 @@ async def vend(request: web.Request) -> web.Response:
     except PolicyTooLarge as exc:
         raise Unprocessable(
             "your access rules are too many for one session policy", internal=str(exc)
+        ) from None
+    except StsUnavailable as exc:
+        raise Unavailable(
+            "temporary credentials are unavailable right now", internal=str(exc), retry_after=exc.retry_after
         ) from None
     settings = request.app[appkeys.SETTINGS].s3
     return web.json_response(

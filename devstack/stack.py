@@ -17,10 +17,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.devstack.demo_data import fill_bucket
-from gateway.devstack.seaweed import SeaweedFS
-from gateway.fsutil import atomic_write
-from gateway.keyring import KEYRING_FILE, init_keyring
+from devstack.demo_data import fill_bucket
+from devstack.seaweed import SeaweedFS
+from gateway.common.fsutil import atomic_write
+from gateway.keys.keyring import KEYRING_FILE, init_keyring
 from gateway.signing.crypto import KeyAlgorithm
 
 # Development-only credentials for the loopback SeaweedFS; never valid anywhere else.

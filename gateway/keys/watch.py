@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from gateway.keyring import KEYRING_FILE, Keyring, KeyringError, load_keyring
+from gateway.keys.keyring import KEYRING_FILE, Keyring, KeyringError, load_keyring
 
 log = logging.getLogger(__name__)
 

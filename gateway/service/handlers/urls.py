@@ -7,10 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway import appkeys
-from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, TooManyRequests, Unprocessable
-from gateway.grants import Account, Grant
-from gateway.handlers.common import (
+from gateway.rules.access import Principal
+from gateway.service import appkeys
+from gateway.service.errors import BadRequest, GatewayError, PayloadTooLarge, TooManyRequests, Unprocessable
+from gateway.service.grants import Account, Grant
+from gateway.service.handlers.common import (
     NO_STORE,
     account,
     allowed_rule,
@@ -20,7 +21,6 @@ from gateway.handlers.common import (
     grant_lifetime,
     read_json,
 )
-from gateway.rules import Principal
 
 
 def _policy_kind(app: web.Application, value: object, given: bool) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.fsutil import atomic_write
+from gateway.common.fsutil import atomic_write
 from gateway.signing.crypto import (
     KeyAlgorithm,
     KeySigner,

@@ -19,9 +19,9 @@ import aiohttp
 import jwt
 from cachetools import TTLCache
 
-from gateway.errors import Unauthorized, Unavailable
-from gateway.rules import ANONYMOUS, Principal
-from gateway.settings import AuthSettings
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.service.errors import Unauthorized, Unavailable
+from gateway.service.settings import AuthSettings
 
 log = logging.getLogger(__name__)
 _KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}

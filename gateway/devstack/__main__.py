@@ -1,5 +1,0 @@
-import sys
-
-from gateway.devstack.stack import main
-
-sys.exit(main())
