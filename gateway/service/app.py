@@ -19,7 +19,8 @@ from gateway.service.handlers import cookies, credentials, meta, uploads, urls
 from gateway.service.metrics import Metrics
 from gateway.service.middlewares import errors_and_metrics
 from gateway.service.ratelimit import RateLimiter
-from gateway.service.s3client import S3Presigner
+from gateway.service.s3client import S3Access
+from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
 from gateway.signing.s3 import S3Location
 
@@ -65,7 +66,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             yield
 
 
-def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Application:
+def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Application:
     """Build the gateway.  Keyring and rules load here, so a bad file fails before serving."""
     app = web.Application(middlewares=[errors_and_metrics], client_max_size=settings.server.max_body_bytes)
     metrics = Metrics()
@@ -93,8 +94,8 @@ def create_app(settings: Settings, *, s3: S3Presigner | None = None) -> web.Appl
         location = S3Location(
             settings.s3.region, settings.s3.endpoint_url or None, settings.s3.addressing_style
         )
-        s3 = S3Presigner(location, settings.s3.access_key_id or None, settings.s3.secret_access_key or None)
-    app[appkeys.S3] = s3
+        s3 = S3Access(location, settings.s3.access_key_id or None, settings.s3.secret_access_key or None)
+    app[appkeys.S3_GRANTS] = S3Grants(s3, settings.s3, metrics)
     if settings.credentials.mode != "off":
         app[appkeys.VENDOR] = CredentialVendor(
             settings.credentials,

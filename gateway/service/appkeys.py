@@ -11,7 +11,7 @@ from gateway.service.auth import Authenticator
 from gateway.service.grants import Granter
 from gateway.service.metrics import Metrics
 from gateway.service.ratelimit import RateLimiter
-from gateway.service.s3client import S3Presigner
+from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -24,6 +24,6 @@ LIMITER = web.AppKey("limiter", RateLimiter)
 GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 SIGNATURES = web.AppKey("signatures", RateLimiter)  # new signatures per caller, not requests
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)  # failed authentications per client IP
-S3 = web.AppKey("s3", S3Presigner)
+S3_GRANTS = web.AppKey("s3_grants", S3Grants)
 READINESS = web.AppKey("readiness", dict)
 VENDOR = web.AppKey("vendor", CredentialVendor)

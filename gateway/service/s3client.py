@@ -1,4 +1,4 @@
-"""The one boto3 S3 client of a process, and the credentials the presigner signs with.
+"""The one boto3 S3 client of a process, and the credentials presigned requests are signed with.
 
 Created once at start-up (a client costs 100+ ms); presigning itself is local CPU work.
 """
@@ -17,7 +17,7 @@ class NoCredentials(RuntimeError):
     """No AWS credentials are configured: nothing can be presigned."""
 
 
-class S3Presigner:
+class S3Access:
     def __init__(
         self,
         location: S3Location,

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from devstack.seaweed import SeaweedFS
-from gateway.service.s3client import S3Presigner
+from gateway.service.s3client import S3Access
 from gateway.signing.s3 import (
     MAX_PRESIGN_SECONDS,
     AwsCredentials,
@@ -61,7 +61,7 @@ def test_expiry_is_capped_at_7_days_and_at_the_credentials() -> None:
 
 @pytest.fixture
 def signer(seaweed: SeaweedFS) -> tuple[AwsCredentials, S3Location]:
-    presigner = S3Presigner(S3Location(endpoint_url=seaweed.endpoint), seaweed.access_key, seaweed.secret_key)
+    presigner = S3Access(S3Location(endpoint_url=seaweed.endpoint), seaweed.access_key, seaweed.secret_key)
     return presigner.credentials(), presigner.location
 
 

@@ -42,7 +42,7 @@ async def _s3_state(app: web.Application) -> str:
     state: dict[str, Any] = app[appkeys.READINESS]
     if time.monotonic() - state.get("s3_checked", -1e9) < _S3_CHECK_SECONDS:
         return str(state["s3"])
-    client, bucket = app[appkeys.S3].client, app[appkeys.SETTINGS].s3.bucket
+    client, bucket = app[appkeys.S3_GRANTS].access.client, app[appkeys.SETTINGS].s3.bucket
     try:
         await asyncio.wait_for(asyncio.to_thread(client.head_bucket, Bucket=bucket), timeout=3)
         result = "ok"

@@ -9,9 +9,8 @@ import time
 from aiohttp import web
 
 from gateway.service import appkeys
-from gateway.service.errors import PayloadTooLarge, Unavailable, Unprocessable, UnsupportedMedia
+from gateway.service.errors import PayloadTooLarge, Unprocessable, UnsupportedMedia
 from gateway.service.handlers.common import NO_STORE, allowed_rule, caller, checked_path, field, read_json
-from gateway.signing.s3 import PresignError, presign_delete, presign_post, presign_put
 
 
 def _sha256(value: str) -> str:
@@ -45,43 +44,13 @@ async def upload(request: web.Request) -> web.Response:
         raise PayloadTooLarge(f"uploads here are at most {rule.max_upload_bytes} bytes")
     if length < 1:
         raise Unprocessable("content_length must be positive")
-    s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
-    now = int(time.time())
-    try:
-        credentials = s3.credentials()
-        if method == "PUT":
-            put = presign_put(
-                credentials,
-                s3.location,
-                settings.bucket,
-                path,
-                now=now,
-                expires=now + settings.upload_ttl_seconds,
-                content_type=content_type,
-                content_length=length,
-                checksum_sha256=checksum,
-            )
-            request.app[appkeys.METRICS].presigns.labels("PUT").inc()
-            answer = {"method": "PUT", "url": put.url, "headers": put.headers, "expires": put.expires}
-        else:
-            form = presign_post(
-                credentials,
-                s3.location,
-                settings.bucket,
-                now=now,
-                expires=now + settings.upload_ttl_seconds,
-                content_type=content_type,
-                max_size=length or rule.max_upload_bytes,
-                min_size=1 if checksum is None else length,  # pinned bytes have one size
-                key=path,
-                checksum_sha256=checksum,
-            )
-            request.app[appkeys.METRICS].presigns.labels("POST").inc()
-            answer = {"method": "POST", "url": form.url, "fields": form.fields, "expires": form.expires}
-    except PresignError as exc:
-        raise Unavailable(
-            "S3 credentials cannot presign right now", internal=str(exc), retry_after=30
-        ) from None
+    grants, now = request.app[appkeys.S3_GRANTS], int(time.time())
+    if method == "PUT":
+        put = grants.put(path, now, content_type, length, checksum)
+        answer = {"method": "PUT", "url": put.url, "headers": put.headers, "expires": put.expires}
+    else:
+        form = grants.post(path, now, content_type, length, checksum)
+        answer = {"method": "POST", "url": form.url, "fields": form.fields, "expires": form.expires}
     return web.json_response(answer, headers=NO_STORE)
 
 
@@ -90,22 +59,7 @@ async def delete(request: web.Request) -> web.Response:
     body = await read_json(request)
     path = checked_path(field(body, "path", str))
     allowed_rule(request.app[appkeys.RULES].decide("delete", path, principal), principal, "delete this path")
-    s3, settings = request.app[appkeys.S3], request.app[appkeys.SETTINGS].s3
-    now = int(time.time())
-    try:
-        signed = presign_delete(
-            s3.credentials(),
-            s3.location,
-            settings.bucket,
-            path,
-            now=now,
-            expires=now + settings.delete_ttl_seconds,
-        )
-    except PresignError as exc:
-        raise Unavailable(
-            "S3 credentials cannot presign right now", internal=str(exc), retry_after=30
-        ) from None
-    request.app[appkeys.METRICS].presigns.labels("DELETE").inc()
+    signed = request.app[appkeys.S3_GRANTS].delete(path, int(time.time()))
     return web.json_response(
         {"method": "DELETE", "url": signed.url, "expires": signed.expires}, headers=NO_STORE
     )
