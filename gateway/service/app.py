@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
     )
     app[appkeys.SIGNATURES] = RateLimiter(server.signatures_per_second, server.signature_burst)
     app[appkeys.AUTH_FAILURES] = RateLimiter(server.auth_failures_per_second, server.auth_failure_burst)
-    app[appkeys.READINESS] = {}
+    app[appkeys.READINESS] = appkeys.Readiness()
     app[appkeys.AUTH] = Authenticator(settings.auth, settings.development)
     if s3 is None:
         location = S3Location(

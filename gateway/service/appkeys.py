@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from gateway.credentials.vendor import CredentialVendor
@@ -14,6 +16,15 @@ from gateway.service.ratelimit import RateLimiter
 from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
 
+
+@dataclass
+class Readiness:
+    """The last S3 reachability check, reused for a few seconds so /readyz stays cheap."""
+
+    s3: str = "unknown"
+    checked: float = -1e9  # monotonic
+
+
 SETTINGS = web.AppKey("settings", Settings)
 RULES = web.AppKey("rules", Rules)
 KEYRING = web.AppKey("keyring", KeyringHolder)
@@ -25,5 +36,5 @@ GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 SIGNATURES = web.AppKey("signatures", RateLimiter)  # new signatures per caller, not requests
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)  # failed authentications per client IP
 S3_GRANTS = web.AppKey("s3_grants", S3Grants)
-READINESS = web.AppKey("readiness", dict)
+READINESS = web.AppKey("readiness", Readiness)
 VENDOR = web.AppKey("vendor", CredentialVendor)

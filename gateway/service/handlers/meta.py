@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -39,16 +38,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _s3_state(app: web.Application) -> str:
     """Reachability of the bucket, cached briefly; presigning works without it."""
-    state: dict[str, Any] = app[appkeys.READINESS]
-    if time.monotonic() - state.get("s3_checked", -1e9) < _S3_CHECK_SECONDS:
-        return str(state["s3"])
+    state = app[appkeys.READINESS]
+    if time.monotonic() - state.checked < _S3_CHECK_SECONDS:
+        return state.s3
     client, bucket = app[appkeys.S3_GRANTS].access.client, app[appkeys.SETTINGS].s3.bucket
     try:
         await asyncio.wait_for(asyncio.to_thread(client.head_bucket, Bucket=bucket), timeout=3)
         result = "ok"
     except Exception as exc:  # any failure is "down"; the reason is for the log only
         result = f"down ({type(exc).__name__})"
-    state.update(s3=result, s3_checked=time.monotonic())
+    state.s3, state.checked = result, time.monotonic()
     return result
 
 
