@@ -16,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from devstack.seaweed import SeaweedFS
+from gateway.keys.keyring import KeyState
+from gateway.signing.crypto import KeyAlgorithm
 
 VECTORS = Path(__file__).parent / "vectors"
 S3_KEY = "AKIALOCALTEST0000001"
@@ -50,7 +52,7 @@ def keyring_dir(tmp_path: Path) -> Path:
     shutil.copy(VECTORS / "test-rsa-2048.pem", directory / "KTESTRSA.pem")
     (directory / "KTESTRSA.pem").chmod(0o600)
     entry = KeyEntry(
-        "KTESTRSA", "rsa-2048", "active", 1, public_pem(key), key_pair_id="K2TESTRSA00001", activated=1
+        "KTESTRSA", KeyAlgorithm.RSA_2048, KeyState.ACTIVE, 1, public_pem(key), key_pair_id="K2TESTRSA00001", activated=1
     )
     write_keyring(Keyring(directory, "KTESTRSA", (entry,), None))
     return directory

@@ -7,6 +7,7 @@ without ever echoing key material.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import secrets
@@ -39,7 +40,7 @@ KEYRING_FILE = "keyring.json"
 FORMAT_VERSION = 1
 
 
-class KeyState(enum.Enum):
+class KeyState(enum.StrEnum):
     PENDING = "pending"  # created; trusted for verification once published, not yet signing
     ACTIVE = "active"  # the one key that signs
     TRUSTED = "trusted"  # signed before a rotation; verifies until its grants have expired
@@ -57,8 +58,8 @@ class KeyringError(Exception):
 @dataclass(frozen=True)
 class KeyEntry:
     id: str
-    algorithm: str
-    state: str
+    algorithm: KeyAlgorithm
+    state: KeyState
     created: int
     public_key: str  # PEM
     key_pair_id: str | None = None  # the CloudFront public key id, once published
@@ -119,11 +120,16 @@ def _entry(raw: Any, index: int, problems: list[str]) -> KeyEntry | None:
     except TypeError:
         problems.append(f"{where} has missing or unknown fields")
         return None
-    if not entry.id or set(entry.id) - set(_ID_CHARS) or len(entry.id) > 64:
+    if not isinstance(entry.id, str) or not entry.id or set(entry.id) - set(_ID_CHARS) or len(entry.id) > 64:
         problems.append(f"{where} id must be 1-64 characters A-Z, 0-9")
         return None
-    if entry.state not in {s.value for s in KeyState}:
+    if not isinstance(entry.state, str) or entry.state not in set(KeyState):
         problems.append(f"{where} state {entry.state!r} is not one of pending/active/trusted/retired")
+        return None
+    if not isinstance(entry.algorithm, str) or entry.algorithm not in set(KeyAlgorithm):
+        problems.append(f"{where} algorithm {entry.algorithm!r} is not one of rsa-2048/ecdsa-p256")
+        return None
+    entry = dataclasses.replace(entry, state=KeyState(entry.state), algorithm=KeyAlgorithm(entry.algorithm))
     for name in ("created", "activated", "deactivated", "published"):
         value = getattr(entry, name)  # a string here would crash the lifecycle's arithmetic later
         if (value is not None or name == "created") and (type(value) is not int or value < 0):
@@ -166,7 +172,7 @@ def _load_private(directory: Path, entry: KeyEntry, problems: list[str]) -> Priv
     key = read_private_key(path, problems)
     if key is None:
         return None
-    if key_algorithm(key).value != entry.algorithm:
+    if key_algorithm(key) is not entry.algorithm:
         problems.append(f"{path} is not a {entry.algorithm} key")
         return None
     if public_pem(key) != entry.public_key:
@@ -196,7 +202,7 @@ def load_keyring(directory: Path, *, private: bool = True) -> Keyring:
     if len(ids) != len(set(ids)):
         problems.append(f"{path} lists a key id twice")
     active_id = doc.get("active")
-    active = [e for e in entries if e.state == KeyState.ACTIVE.value]
+    active = [e for e in entries if e.state is KeyState.ACTIVE]
     if not isinstance(active_id, str) or active_id not in ids:
         problems.append(f"{path} names no existing active key")
     elif len(active) != 1 or active[0].id != active_id:
@@ -206,7 +212,7 @@ def load_keyring(directory: Path, *, private: bool = True) -> Keyring:
     public_keys: dict[str, PublicKey] = {}
     signer: KeySigner | None = None
     for entry in entries:
-        if entry.state == KeyState.RETIRED.value:
+        if entry.state is KeyState.RETIRED:
             continue
         try:
             public = load_public_pem(entry.public_key)
@@ -245,8 +251,8 @@ def init_keyring(directory: Path, algorithm: KeyAlgorithm, now: int | None = Non
     # Locally the key's own id is its Key-Pair-Id; CloudFront publishing replaces it (keys rotate).
     entry = KeyEntry(
         key_id,
-        algorithm.value,
-        KeyState.ACTIVE.value,
+        algorithm,
+        KeyState.ACTIVE,
         created,
         public_pem(key),
         key_pair_id=key_id,

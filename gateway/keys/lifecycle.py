@@ -40,8 +40,7 @@ from gateway.keys.publish import CLOUDFRONT_MAX_KEYS_PER_GROUP, Publisher
 from gateway.signing.crypto import KeyAlgorithm, generate_private_key, public_pem
 
 _KEY_FILE = re.compile(r"\AK[A-Z0-9]{1,63}\.pem\Z")
-_LIVE = (KeyState.PENDING.value, KeyState.ACTIVE.value, KeyState.TRUSTED.value)
-_PENDING = KeyState.PENDING.value
+_LIVE = (KeyState.PENDING, KeyState.ACTIVE, KeyState.TRUSTED)
 CLOCK_SKEW_SECONDS = 300
 
 
@@ -80,7 +79,7 @@ class Lifecycle:
 
     def _remove_orphans(self, keyring: Keyring) -> None:
         """PEM files no entry names: left by a crash between writing the key and recording it."""
-        live = {e.file for e in keyring.entries if e.state != KeyState.RETIRED.value}
+        live = {e.file for e in keyring.entries if e.state is not KeyState.RETIRED}
         for path in self.directory.iterdir():
             if _KEY_FILE.match(path.name) and path.name not in live:
                 path.unlink()
@@ -89,7 +88,7 @@ class Lifecycle:
     def _create(self, keyring: Keyring, algorithm: KeyAlgorithm) -> tuple[Keyring, KeyEntry]:
         key, key_id = generate_private_key(algorithm), new_key_id()
         write_private_key(self.directory, key_id, key)
-        entry = KeyEntry(key_id, algorithm.value, KeyState.PENDING.value, int(self.clock()), public_pem(key))
+        entry = KeyEntry(key_id, algorithm, KeyState.PENDING, int(self.clock()), public_pem(key))
         self.say(f"created {algorithm.value} key {key_id}")
         return self._save(keyring, [*keyring.entries, entry]), entry
 
@@ -102,7 +101,7 @@ class Lifecycle:
             f"refusing to rotate: {len(live)} keys are live (pending, active, trusted) and "
             f"keys.max_keys_in_group is {self.max_keys}"
         )
-        trusted = [e for e in live if e.state == KeyState.TRUSTED.value]
+        trusted = [e for e in live if e.state is KeyState.TRUSTED]
         if not trusted:
             raise LifecycleError(f"{head}; no trusted key to retire: raise keys.max_keys_in_group")
         oldest = min(trusted, key=lambda e: e.deactivated or 0)
@@ -170,9 +169,9 @@ class Lifecycle:
         entries = []
         for e in keyring.entries:
             if e.id == entry.id:
-                e = dataclasses.replace(e, state=KeyState.ACTIVE.value, activated=now)
-            elif e.state == KeyState.ACTIVE.value:
-                e = dataclasses.replace(e, state=KeyState.TRUSTED.value, deactivated=now)
+                e = dataclasses.replace(e, state=KeyState.ACTIVE, activated=now)
+            elif e.state is KeyState.ACTIVE:
+                e = dataclasses.replace(e, state=KeyState.TRUSTED, deactivated=now)
             entries.append(e)
         self.say(f"key {entry.id} ({entry.key_pair_id}) now signs; {keyring.active_id} still verifies")
         return self._save(keyring, entries, active_id=entry.id)
@@ -188,7 +187,7 @@ class Lifecycle:
         """
         with self._locked() as keyring:
             self._remove_orphans(keyring)
-            pending = [e for e in keyring.entries if e.state == KeyState.PENDING.value]
+            pending = [e for e in keyring.entries if e.state is KeyState.PENDING]
             if pending:
                 entry = pending[0]
                 self.say(f"resuming the interrupted rotation of key {entry.id}")
@@ -207,7 +206,7 @@ class Lifecycle:
             self.publisher.remove_from_group(entry.key_pair_id)
             self.publisher.delete(entry.key_pair_id)
         retired = dataclasses.replace(
-            entry, state=KeyState.RETIRED.value, deactivated=entry.deactivated or int(self.clock())
+            entry, state=KeyState.RETIRED, deactivated=entry.deactivated or int(self.clock())
         )
         keyring = self._save(keyring, [retired if e.id == entry.id else e for e in keyring.entries])
         with contextlib.suppress(FileNotFoundError):
@@ -221,7 +220,7 @@ class Lifecycle:
         done = []
         with self._locked() as keyring:
             for entry in keyring.entries:
-                if entry.state != KeyState.TRUSTED.value:
+                if entry.state is not KeyState.TRUSTED:
                     continue
                 drained_at = (entry.deactivated or 0) + max_grant_seconds
                 if drained_at <= now:
@@ -235,12 +234,16 @@ class Lifecycle:
         """Emergency: stop trusting ``key`` now; everything it signed stops working."""
         with self._locked() as keyring:
             matches = [e for e in keyring.entries if key in (e.id, e.key_pair_id)]
-            if not matches or matches[0].state == KeyState.RETIRED.value:
+            if not matches or matches[0].state is KeyState.RETIRED:
                 raise LifecycleError(f"no live key {key} in {self.directory}")
             target = matches[0]
             was_active = target.id == keyring.active_id
             live = [e for e in keyring.entries if e.state in _LIVE]
-            full = was_active and len(live) >= self.max_keys and not any(e.state == _PENDING for e in live)
+            full = (
+                was_active
+                and len(live) >= self.max_keys
+                and not any(e.state is KeyState.PENDING for e in live)
+            )
             if full and target.key_pair_id:
                 # A full key group has no room for the replacement: the revoked key leaves it
                 # first.  It is to stop being trusted anyway; the cost is that grants made until

@@ -36,7 +36,7 @@ class HashAlgorithm(enum.Enum):
             raise ValueError(f"hash algorithm must be sha1 or sha256, not {text!r}") from None
 
 
-class KeyAlgorithm(enum.Enum):
+class KeyAlgorithm(enum.StrEnum):
     RSA_2048 = "rsa-2048"
     ECDSA_P256 = "ecdsa-p256"
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.keys.keyring import KeyEntry, Keyring, write_keyring
-from gateway.signing.crypto import public_pem
+from gateway.keys.keyring import KeyEntry, Keyring, KeyState, write_keyring
+from gateway.signing.crypto import KeyAlgorithm, public_pem
 from tests.differential.world import BEHAVIOURS, DISTRIBUTION_URLS, OBJECTS, TRUSTED_PROXIES, signers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,10 +93,10 @@ def write_keyring_dir(directory: Path) -> Path:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     entries = (
         KeyEntry(
-            "KRSA", "rsa-2048", "active", 1, public_pem(chosen.rsa.key), chosen.rsa.key_pair_id, activated=1
+            "KRSA", KeyAlgorithm.RSA_2048, KeyState.ACTIVE, 1, public_pem(chosen.rsa.key), chosen.rsa.key_pair_id, activated=1
         ),
         KeyEntry(
-            "KECDSA", "ecdsa-p256", "trusted", 1, public_pem(chosen.ecdsa.key), chosen.ecdsa.key_pair_id, 1, 2
+            "KECDSA", KeyAlgorithm.ECDSA_P256, KeyState.TRUSTED, 1, public_pem(chosen.ecdsa.key), chosen.ecdsa.key_pair_id, 1, 2
         ),
     )
     write_keyring(Keyring(directory, "KRSA", entries, None))

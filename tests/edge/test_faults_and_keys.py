@@ -16,6 +16,8 @@ from aiohttp import web
 
 from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import Behavior
+from gateway.keys.keyring import KeyState
+from gateway.signing.crypto import KeyAlgorithm
 from tests.edge.conftest import BEHAVIORS, base_url, cookie_header, edge_settings, get, sign, start_edge
 from tests.faults import FaultProxy
 
@@ -82,8 +84,8 @@ async def test_retired_key_refused_and_reload_is_live(
     new = load_vector_key("test-rsa-2048.pem")
     shutil.copy(VECTORS / "test-rsa-2048.pem", keys / "KNEW.pem")
     entries = (
-        KeyEntry("KNEW", "rsa-2048", "active", 1, public_pem(new), "K2NEW"),
-        KeyEntry("KOLD", "ecdsa-p256", "trusted", 0, public_pem(old.key), "K2OLD"),
+        KeyEntry("KNEW", KeyAlgorithm.RSA_2048, KeyState.ACTIVE, 1, public_pem(new), "K2NEW"),
+        KeyEntry("KOLD", KeyAlgorithm.ECDSA_P256, KeyState.TRUSTED, 0, public_pem(old.key), "K2OLD"),
     )
     write_keyring(Keyring(keys, "KNEW", entries, None))
     edge = await start_edge(aiohttp_client, edge_settings(seaweed, filled_bucket, keys))

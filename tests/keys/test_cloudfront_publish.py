@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from gateway.keys.keyring import KeyEntry, load_keyring
+from gateway.keys.keyring import KeyEntry, KeyState, load_keyring
 from gateway.keys.lifecycle import Lifecycle
 from gateway.keys.publish import CloudFrontPublisher, PublishError
 from gateway.signing.crypto import KeyAlgorithm
@@ -17,7 +17,7 @@ from tests.conftest import VECTORS
 from tests.keys.conftest import KeyGroupClient, cloudfront_client
 
 ENTRY = KeyEntry(
-    "KABCDEFGHIJKLM", "ecdsa-p256", "pending", 1, (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
+    "KABCDEFGHIJKLM", KeyAlgorithm.ECDSA_P256, KeyState.PENDING, 1, (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
 )
 
 

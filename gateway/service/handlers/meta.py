@@ -27,7 +27,7 @@ async def keys(request: web.Request) -> web.Response:
             "public_key": e.public_key,
         }
         for e in keyring.entries
-        if e.state != KeyState.RETIRED.value
+        if e.state is not KeyState.RETIRED
     ]
     return web.json_response({"active": keyring.active.key_pair_id, "keys": listed})
 
