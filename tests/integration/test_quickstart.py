@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.seaweed import free_ports
+from deploy.seaweedfs.weedtools import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
