@@ -66,3 +66,27 @@ def test_document_states_timeouts_and_granted_prefix() -> None:
         assert "408" in paths[path]["post"]["responses"], path  # a body too slow to arrive
     cookie = paths["/v1/cookies"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "prefix" in cookie["required"]  # the granted prefix, which may be broader than asked
+
+
+def test_every_route_is_documented_and_every_documented_operation_is_routed(
+    tmp_path: Path, keyring_dir: Path
+) -> None:
+    """The HTTP contract has one meaning: the router and the OpenAPI document name the same
+    operations (status codes per operation are checked live by schemathesis above)."""
+    from gateway.service.app import create_app
+    from tests.gateway.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, keyring_dir, None, "b"))
+    routed = {
+        (route.method.lower(), route.resource.canonical.replace("{path:.+}", "{path}"))
+        for route in app.router.routes()
+        if route.resource is not None and route.method not in ("HEAD", "OPTIONS")
+    }
+    paths = openapi_document(Settings())["paths"]  # type: ignore[arg-type]
+    documented = {(method, path) for path, item in paths.items() for method in item}
+    assert routed == documented
+    for (method, path), item in ((k, paths[k[1]][k[0]]) for k in documented):
+        assert "200" in item["responses"] or "204" in item["responses"] or "302" in item["responses"]
+        # Every /v1 operation but the public key list and logout authenticates and is rate limited.
+        if path.startswith("/v1/") and (method, path) not in {("get", "/v1/keys"), ("delete", "/v1/cookies")}:
+            assert {"401", "429"} <= set(item["responses"]), (method, path)
