@@ -1,7 +1,7 @@
 """Run SeaweedFS ``weed mini`` on loopback as the local S3 (tests and ``make run``).
 
-Always with credentials: without them SeaweedFS turns S3 auth off and accepts any presigned URL
-(research/s3local.md 7c).  Bound to 127.0.0.1, every port chosen or given explicitly.
+Always with credentials: without them SeaweedFS turns S3 auth off and accepts any presigned URL.
+Bound to 127.0.0.1, every port chosen or given explicitly.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class StackConfig:
         return Path(os.environ.get("KEYS_DIR", self.root / "keys")).resolve()
 
 
-RULES = """# Demo access rules (DESIGN 5).
+RULES = """# Demo access rules (README, "Access rules").
 [[rules]]
 prefix = "public/"
 read = "anyone"

@@ -2,7 +2,8 @@
 ``stall_after`` bytes of the server's reply, then nothing more, with the connection left open).
 
 It stands between a component and a real server (SeaweedFS, the gateway) to inject the network
-faults of security.md G (origin down, slow, dropping connections) without faking the server.
+faults of the threat model's cases 51-58 (origin down, slow, dropping connections) without faking
+the server.
 """
 
 from __future__ import annotations

@@ -25,6 +25,20 @@ from gateway.edge.viewer import distribution_origin
 
 @dataclass(frozen=True)
 class Behavior:
+    """One cache behaviour; the first whose path pattern matches a request decides how it is served.
+
+    Attributes:
+        path_pattern: Required: a ``*``/``?`` glob matched against the decoded, normalised path (a
+            leading ``/`` is optional, as in CloudFront); the last behaviour must be ``*``.
+        signed: Require a valid CloudFront signature, checked against the keyring's published
+            keys; ``false``: public.
+        origin: ``s3`` (the private bucket, cached) or a custom origin's base URL
+            (``http(s)://host[:port]``), proxied uncached with the viewer's headers and body.
+        forward_query: Send the viewer's query string (without the signing parameters) to the
+            bucket and key the cache on it; CloudFront forwards none unless told to.
+        cache: Keep the bucket's answers in the edge's cache.
+    """
+
     path_pattern: str
     signed: bool = True
     origin: str = "s3"  # "s3" or a custom origin base URL such as http://127.0.0.1:8080
@@ -34,6 +48,23 @@ class Behavior:
 
 @dataclass(frozen=True)
 class EdgeServer:
+    """Where the edge listens, which peers it believes, and how long it waits for viewers.
+
+    Attributes:
+        host: Address to listen on (``--host`` overrides it).
+        port: TCP port to listen on (``--port`` overrides it).
+        trusted_proxies: Addresses or CIDRs of the proxies in front of the edge: only their
+            ``X-Forwarded-For`` (the viewer address ``IpAddress`` policies see) and
+            ``X-Forwarded-Proto`` (the viewer's scheme) are believed.
+        header_timeout_seconds: A complete request head must arrive this soon, and an idle
+            keep-alive connection is closed after it.
+        viewer_timeout_seconds: A viewer that accepts no bytes for this long is cut off and its
+            origin connection released.
+        certfile: Serve HTTPS itself: the PEM certificate chain, with ``keyfile``
+            (``--certfile`` overrides it).
+        keyfile: The certificate's PEM private key (``--keyfile`` overrides it).
+    """
+
     host: str = "127.0.0.1"
     port: int = 8081
     # Peers (addresses or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed.
@@ -47,6 +78,21 @@ class EdgeServer:
 
 @dataclass(frozen=True)
 class EdgeOrigin:
+    """The private bucket, read with SigV4 as CloudFront's origin access control reads it.
+
+    Attributes:
+        endpoint_url: The S3 (or S3-compatible) endpoint, addressed path-style.
+        bucket: The bucket objects are served from.
+        region: The bucket's region (SigV4 signs it).
+        access_key_id: Required: the key origin requests are signed with.
+        secret_access_key: Required: its secret; never printed.
+        connect_timeout_seconds: Bound on opening a connection to the bucket.
+        read_timeout_seconds: Longest silence while reading an answer from the bucket; past it,
+            504 (or the cached copy), or a cut transfer once the answer has started.
+        max_connections: Connections to each origin host at most (the origin pool).
+        queue_timeout_seconds: How long a cache miss may wait for a pooled connection.
+    """
+
     endpoint_url: str = "http://127.0.0.1:9000"
     bucket: str = "demo"
     region: str = "us-east-1"
@@ -62,6 +108,16 @@ class EdgeOrigin:
 
 @dataclass(frozen=True)
 class EdgeCache:
+    """The in-memory object cache (only complete 200 answers to GET from the bucket).
+
+    Attributes:
+        max_bytes: Total size of the cached bodies.
+        max_object_bytes: Largest object cached; larger ones stream through uncached.
+        default_ttl_seconds: How long an object stays fresh when the bucket sends no ``max-age``
+            or ``s-maxage``; ``no-store``, ``no-cache`` and ``private`` answers are never cached.
+            A stale object is kept a day longer to answer while the bucket fails.
+    """
+
     max_bytes: int = 64 * 1024 * 1024
     max_object_bytes: int = 2 * 1024 * 1024  # larger objects stream through uncached
     default_ttl_seconds: int = 86400  # CloudFront's default TTL
@@ -69,11 +125,26 @@ class EdgeCache:
 
 @dataclass(frozen=True)
 class EdgeDistribution:
+    """The distribution's domain names: which requests this edge serves at all.
+
+    Attributes:
+        urls: Required: each ``scheme://host[:port]`` viewers use, alternate names too.  A request
+            whose Host names none gets 403; every signature is checked against the one it names.
+    """
+
     urls: tuple[str, ...] = ()  # required: e.g. ("https://cdn.example.com",)
 
 
 @dataclass(frozen=True)
 class EdgeSettings:
+    """``edge.toml``: everything ``cdn-gateway edge`` reads, checked as a whole at start-up.
+
+    Attributes:
+        keys_dir: The keyring directory; the edge reads only public keys and trusts every
+            published key that is not retired.
+        reload_interval_seconds: How often ``keyring.json`` is checked for a change.
+    """
+
     keys_dir: Path = Path("keys")
     reload_interval_seconds: float = 2.0
     distribution: EdgeDistribution = field(default_factory=EdgeDistribution)

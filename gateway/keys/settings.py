@@ -11,15 +11,28 @@ _DIST_ID = re.compile(r"\A[A-Z0-9]{1,128}\Z")
 
 @dataclass(frozen=True)
 class KeysSettings:
-    publisher: Literal["local", "cloudfront"] = "local"  # local: the edge trusts the keyring itself
-    key_group_id: str = ""  # the CloudFront key group the distribution trusts
-    # The distribution whose edges verify grants: rotation waits until it reports Deployed.
+    """Where public keys are published, and how a rotation paces itself.
+
+    Attributes:
+        publisher: ``local`` (the local edge trusts the keyring itself) or ``cloudfront`` (each key
+            becomes a CloudFront public key in ``key_group_id``).
+        key_group_id: The CloudFront key group the distribution's behaviours trust (required with
+            ``publisher = "cloudfront"``).
+        distribution_id: The distribution whose edges verify grants: a rotation also waits until
+            ``GetDistribution`` reports it ``Deployed`` (at most 35 minutes).
+        algorithm: Type of new keys: ``ecdsa`` (P-256) or ``rsa`` (2048 bits).
+        propagation_seconds: Wait, 0-3600 s, between publishing a key and signing with it.  Unset:
+            the publisher's safe wait (300 s for CloudFront, 5 s locally); an explicit shorter wait
+            is honoured with a warning.
+        max_keys_in_group: Live keys (pending, active, trusted) at most, 1-100, for every publisher;
+            CloudFront's default quota is 5 public keys per key group.
+    """
+
+    publisher: Literal["local", "cloudfront"] = "local"
+    key_group_id: str = ""
     distribution_id: str = ""
     algorithm: Literal["rsa", "ecdsa"] = "ecdsa"
-    # Wait between publishing a key and signing with it.  Unset: the publisher's safe wait
-    # (CloudFront 300 s, local 5 s); set, it is honoured even below that, with a warning.
     propagation_seconds: float | None = None
-    # Live keys (pending + active + trusted) at most, whatever the publisher: rotation refuses past it.
     max_keys_in_group: int = 5
 
     def check(self, problems: list[str]) -> None:

@@ -33,6 +33,26 @@ ANONYMOUS = Principal(None)
 
 @dataclass(frozen=True)
 class Rule:
+    """One ``[[rules]]`` table of the rules file: who may read, write and delete under a prefix.
+
+    Attributes:
+        prefix: Required: a key prefix ending in ``/``.  It may hold one ``{sub}`` (the caller's
+            own id) or ``{group}`` (each of the caller's groups), used only for values that are safe
+            path segments.  The longest prefix holding a path decides; no rule means deny.
+        read: Who may read (cookies, signed URLs, credentials): ``anyone`` (guests too) or
+            ``authenticated``.  Unset: nobody.
+        write: Who may upload (presigned PUT or POST): ``authenticated``.  Unset: nobody.
+        delete: Who may delete (presigned DELETE): ``authenticated``.  Unset: nobody.
+        max_upload_bytes: Largest upload, 1 byte to 5 GiB.
+        content_types: The exact media types an upload may have (no wildcards); required with
+            ``write``.
+        grant_seconds: Longest life (window and grace together) of a grant under this prefix; a
+            cookie grant for a broader prefix that covers it lives no longer.  Unset: the window's.
+        credentials_write: Also allow ``PutObject`` through temporary AWS credentials (needs
+            ``write``).  Off by default: IAM cannot enforce ``content_types``,
+            ``max_upload_bytes`` or no-overwrite.
+    """
+
     prefix: str
     read: Audience | None = None
     write: Audience | None = None

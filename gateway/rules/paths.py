@@ -1,5 +1,6 @@
-"""Object-key validation (DESIGN 4): refuse, before anything is signed, every key that could
-widen a policy or reach another prefix through a normalising client, proxy or origin.
+"""Object-key validation (docs/design.md, "Object keys"): refuse, before anything is signed,
+every key that could widen a policy or reach another prefix through a normalising client, proxy
+or origin.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the HTTP contract (DESIGN 4), served at ``/openapi.json``."""
+"""The OpenAPI 3.1 description of the HTTP contract (docs/design.md), served at ``/openapi.json``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from gateway.service.settings import Settings
 
-# What a regular expression can say of DESIGN 4's path rules; the Unicode rules (NFC, no format
-# characters) and the 1024-byte limit are checked by the server and answered with 422.
+# What a regular expression can say of the path rules (docs/design.md, "Object keys"); the Unicode
+# rules (NFC, no format characters) and the 1024-byte limit are checked by the server (422).
 _PATH_PATTERN = r"^(?!/)(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))(?!.*%[0-9A-Fa-f]{2})[^*?\\\x00-\x1f\x7f-\x9f]+$"
 _PATH = {
     "type": "string",

@@ -24,44 +24,85 @@ __all__ = ["CredentialsSettings", "KeysSettings", "Secret", "Settings", "Setting
 
 @dataclass(frozen=True)
 class ServerSettings:
+    """Where the gateway listens, how long it waits for a request, and what each caller may spend.
+
+    Every budget is kept in each process's memory: with N replicas or ``--workers N`` a caller gets
+    up to N times each figure, so set each to the total you want divided by N.
+
+    Attributes:
+        host: Address to listen on (``--host`` overrides it).
+        port: TCP port to listen on (``--port`` overrides it).
+        max_body_bytes: Largest request body; a bigger one gets 413 before it is parsed.
+        rate_limit_per_second: Requests per second per signed-in user; past the burst, 429 with
+            ``Retry-After``.
+        rate_limit_burst: Requests a signed-in user may make at once above that rate.
+        guest_rate_limit_per_second: Requests per second per client address for callers without a
+            token (an IPv6 client counts per /64).
+        guest_rate_limit_burst: Requests a guest address may make at once above that rate.
+        signatures_per_second: New signatures (grant-cache misses) per user, or per client address
+            for guests; past the burst, 429.  Cached grants cost nothing and always answer.
+        signature_burst: New signatures a caller may need at once (a gallery's batch of new paths).
+        auth_failures_per_second: Failed sign-ins per client address; past the burst, a bad token
+            gets 429 instead of 401 (every token is still checked, so valid users keep working).
+        auth_failure_burst: Failed sign-ins allowed at once above that rate.
+        trusted_proxies: Exact addresses of the load balancers in front of the gateway: only their
+            ``X-Forwarded-For`` is read (right to left) for the client address.
+        header_timeout_seconds: A connection must deliver a complete request head this soon after
+            it opens, and an idle keep-alive connection is closed after it.
+        body_timeout_seconds: The body must arrive this soon after the head; else 408 and the
+            connection closes.
+    """
+
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
-    # Every budget below is kept in each process's memory: with N replicas or `--workers N`, a
-    # caller gets up to N times each figure.  Size them per process (budget / N).
-    # Requests per second per principal (client IP for anonymous callers), and the burst above it.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
-    # Anonymous callers (guests) are limited per client IP, more tightly.
     guest_rate_limit_per_second: float = 10.0
     guest_rate_limit_burst: int = 40
-    # New CloudFront signatures (grant-cache misses) per principal (guests: per client IP): the
-    # work a request costs, where a batch of never-seen paths is ~100 signatures.  Cached grants
-    # cost nothing.  The burst lets a gallery's full batch through at once.
     signatures_per_second: float = 20.0
     signature_burst: int = 200
-    # Failed authentications per client IP; past them an unknown token gets 429 unverified.
     auth_failures_per_second: float = 2.0
     auth_failure_burst: int = 30
     trusted_proxies: tuple[str, ...] = ()
-    # A connection must deliver a complete request head this soon after it opens, and an idle
-    # keep-alive connection is closed after it: slow and idle sockets cannot pile up (case 52).
     header_timeout_seconds: float = 10.0
-    # The body must follow the head within this (408 otherwise): a stalled or trickling body
-    # cannot hold a connection (the head alone is bounded by header_timeout_seconds).
     body_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
 class SigningSettings:
+    """How CloudFront grants are signed: the distribution URL, the stable window, the grant cache.
+
+    Attributes:
+        keys_dir: The keyring directory (``keyring.json`` and one ``<id>.pem`` per key).
+        cdn_base_url: ``scheme://host[:port]`` of the distribution as viewers type it (its alternate
+            domain name): every signed resource starts with it.  ``https://`` outside development.
+        hash_algorithm: ``sha256`` (announced with ``Hash-Algorithm`` / ``CloudFront-Hash-Algorithm``)
+            or ``sha1``, what CloudFront assumes when nothing is announced.
+        window_seconds: The stable window: grants made inside one window are byte-identical, and
+            ``refresh_after`` is its end.
+        grace_seconds: How long a grant stays valid after its window ends, so that a client asking
+            again at ``refresh_after`` never sees a gap.
+        not_before_skew_seconds: A custom policy's ``DateGreaterThan`` is the window start minus
+            this (viewers' clocks differ); 0 leaves ``DateGreaterThan`` out.
+        guest_window_seconds: The longest life (window and grace together) of a grant made for a
+            caller without a token.
+        default_url_policy: Policy of a signed URL when the request does not choose: ``canned``
+            (one exact URL, the shortest) or ``custom``.
+        max_batch: Most paths in one ``POST /v1/signed-urls``; more is 413.
+        cache_size: Signatures the grant cache keeps (per process); when it is full, the caller
+            holding the most entries loses one.
+        reload_interval_seconds: How often ``keyring.json`` is checked for a change; a rotation
+            takes effect within it, without a restart.
+    """
+
     keys_dir: Path = Path("keys")
     cdn_base_url: str = "https://cdn.example.com"
     hash_algorithm: Literal["sha1", "sha256"] = "sha256"
     window_seconds: int = 3600
     grace_seconds: int = 600
-    # DateGreaterThan is back-dated this far before the window start (0 leaves it out).
     not_before_skew_seconds: int = 60
-    guest_window_seconds: int = 300  # guests get shorter grants than signed-in users
+    guest_window_seconds: int = 300
     default_url_policy: Literal["canned", "custom"] = "canned"
     max_batch: int = 100
     cache_size: int = 100_000
@@ -70,8 +111,22 @@ class SigningSettings:
 
 @dataclass(frozen=True)
 class CookieSettings:
-    domain: str = ""  # host-only by default: the narrowest scope (security case 32)
-    path: str = ""  # empty: each grant's own prefix, e.g. Path=/tiles/
+    """Attributes of the ``CloudFront-*`` cookies that ``POST /v1/cookies`` sets.
+
+    Attributes:
+        domain: The ``Domain`` attribute.  Empty: host-only, the narrowest scope (the app calls the
+            gateway through the distribution's own host); else the parent domain the app and the
+            CDN share, which every host under it then receives.
+        path: A fixed ``Path`` for every grant.  Empty: each grant's own prefix (``Path=/tiles/``),
+            so that grants for several prefixes coexist.
+        secure: Mark the cookies ``Secure`` (sent over HTTPS only).
+        http_only: Mark the cookies ``HttpOnly`` (scripts cannot read them).
+        same_site: ``Lax`` (tiles and images of the same site carry them), ``Strict``, or ``None``
+            (cross-site embedding; needs ``secure``).
+    """
+
+    domain: str = ""  # host-only by default: the narrowest scope (threat model case 32)
+    path: str = ""
     secure: bool = True
     http_only: bool = True
     same_site: Literal["Strict", "Lax", "None"] = "Lax"
@@ -79,6 +134,21 @@ class CookieSettings:
 
 @dataclass(frozen=True)
 class S3Settings:
+    """The private bucket, and the presigned S3 requests made for it.
+
+    Attributes:
+        bucket: The bucket that presigned uploads and deletes and temporary credentials name.
+        region: The bucket's region (SigV4 signs it).
+        endpoint_url: Empty: AWS S3 (virtual-hosted URLs); else an S3-compatible server's URL.
+        addressing_style: With ``endpoint_url``: ``path`` (``endpoint/bucket/key``, what most
+            S3-compatible servers expect) or ``virtual`` (``bucket.endpoint-host/key``).
+        access_key_id: Empty: the default AWS credential chain (instance or task role,
+            environment); else a fixed key, with ``secret_access_key``.
+        secret_access_key: The fixed key's secret; never printed.
+        upload_ttl_seconds: Lifetime of a presigned upload (PUT URL or POST form).
+        delete_ttl_seconds: Lifetime of a presigned DELETE.
+    """
+
     bucket: str = "media"
     region: str = "us-east-1"
     endpoint_url: str = ""
@@ -91,6 +161,23 @@ class S3Settings:
 
 @dataclass(frozen=True)
 class AuthSettings:
+    """Bearer tokens (JWT): where the identity provider's keys are, and what a token must hold.
+
+    Attributes:
+        jwks_file: A JWKS file with the identity provider's public keys; or ``jwks_url``.
+        jwks_url: The identity provider's JWKS URL (``https://`` outside development).
+        jwks_cache_seconds: How long a fetched JWKS is used before it is fetched again; a token
+            naming an unknown ``kid`` refetches it at once (at most every 30 s).
+        issuer: The ``iss`` every token must carry; empty: not checked.
+        audience: The ``aud`` every token must carry; empty: not checked.
+        algorithms: Token algorithms accepted, ``RS256`` and ``ES256`` (never taken from a token).
+        leeway_seconds: Clock skew allowed when checking ``exp`` and ``nbf``.
+        dev_secret: An HS256 secret (32 characters or more) for development tokens
+            (``cdn-gateway dev-token``); refused outside development; never printed.
+        groups_claim: The token claim that lists the caller's groups, which ``{group}`` rules expand
+            to (for example ``cognito:groups``).
+    """
+
     jwks_file: str = ""
     jwks_url: str = ""
     jwks_cache_seconds: int = 300
@@ -98,23 +185,46 @@ class AuthSettings:
     audience: str = ""
     algorithms: tuple[str, ...] = ("RS256", "ES256")
     leeway_seconds: int = 30
-    dev_secret: Secret = NO_SECRET  # HS256, development only
+    dev_secret: Secret = NO_SECRET
     groups_claim: str = "groups"
 
 
 @dataclass(frozen=True)
 class CorsSettings:
+    """Browser origins allowed to call ``/v1/*`` across origins.
+
+    Attributes:
+        origins: Exact ``scheme://host[:port]`` origins, allowed with credentials; never ``*``.
+            Empty: no CORS (the app calls the gateway through the distribution's own host).
+    """
+
     origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class DemoSettings:
-    enabled: bool = False  # the demo pages and their sign-in endpoint: development only
-    vendor_dir: Path = Path("node_modules")  # where `npm ci` put Leaflet
+    """The demo pages that ``make run`` serves (development only).
+
+    Attributes:
+        enabled: Serve ``/demo/`` and its sign-in endpoint; needs ``environment = "development"``
+            and ``auth.dev_secret``.
+        vendor_dir: Where ``npm ci`` put Leaflet.
+    """
+
+    enabled: bool = False
+    vendor_dir: Path = Path("node_modules")
 
 
 @dataclass(frozen=True)
 class Settings:
+    """``gateway.toml``: everything ``cdn-gateway serve`` reads, checked as a whole at start-up.
+
+    Attributes:
+        environment: ``production``, or ``development``, which also allows an HS256
+            ``auth.dev_secret``, ``http://`` CDN and JWKS URLs, and the demo pages.
+        rules_file: The access rules (see "Rules file").
+    """
+
     environment: Literal["production", "development"] = "production"
     rules_file: Path = Path("rules.toml")
     server: ServerSettings = field(default_factory=ServerSettings)

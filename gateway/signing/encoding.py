@@ -1,7 +1,7 @@
 """CloudFront's base64 alphabet and the canonical, percent-encoded URL forms we sign.
 
-The signed string must be the emitted string (research/cloudfront.md 1.2, 3.3): every URL is
-made pure ASCII here, once, and never re-encoded afterwards.
+The signed string must be the emitted string (docs/design.md, "CloudFront signing rules"): every
+URL is made pure ASCII here, once, and never re-encoded afterwards.
 """
 
 from __future__ import annotations

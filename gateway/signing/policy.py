@@ -1,8 +1,9 @@
 """CloudFront policy statements: the exact bytes we sign, and a strict parser for the verifier.
 
-Canned policy bytes are fixed by CloudFront, which rebuilds them from the request
-(research/cloudfront.md 1.2).  Custom policies keep botocore's ``build_policy`` key order
-(``DateLessThan``, ``IpAddress``, ``DateGreaterThan``) so that our output is byte-identical to it.
+Canned policy bytes are fixed by CloudFront, which rebuilds them from the request (CloudFront
+Developer Guide, "Create a signed URL using a canned policy").  Custom policies keep botocore's
+``build_policy`` key order (``DateLessThan``, ``IpAddress``, ``DateGreaterThan``) so that our
+output is byte-identical to it.
 """
 
 from __future__ import annotations

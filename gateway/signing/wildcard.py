@@ -2,7 +2,8 @@
 
 ``*`` matches any run of characters and ``?`` exactly one; nothing else is special (no ``[]``,
 no case folding: ``fnmatch`` would add both).  A pattern is cut into protocol, domain, path and
-query sections and each is matched only within its own section (research/cloudfront.md 1.6).
+query sections and each is matched only within its own section (CloudFront Developer Guide,
+"Create a signed URL using a custom policy", "Wildcard characters").
 The matcher never backtracks: the literal pieces between stars are each found once, leftmost.
 """
 

@@ -1,4 +1,4 @@
-"""Stable windows (DESIGN 3): every grant issued inside one window carries the same times.
+"""Stable windows (docs/design.md, "Stable windows"): every grant of one window has the same times.
 
 Because the expiry depends only on the window and not on the moment of the request, the same
 policy and key give byte-identical signatures across requests and across gateway instances.

@@ -1,4 +1,4 @@
-"""The edge behaves like CloudFront (research/cloudfront.md 1.5-1.11; security cases 13, 20, 39-43)."""
+"""The edge behaves like CloudFront (docs/design.md, "The edge"; threat model cases 13, 20, 39-43)."""
 
 from __future__ import annotations
 

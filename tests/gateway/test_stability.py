@@ -1,5 +1,5 @@
-"""Stable windows (DESIGN 3): identical grants within a window, in one process and across two;
-new grants in the next window; refresh_after before expiry."""
+"""Stable windows (docs/design.md, "Stable windows"): identical grants within a window, in one
+process and across two; new grants in the next window; refresh_after before expiry."""
 
 from __future__ import annotations
 

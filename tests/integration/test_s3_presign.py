@@ -1,6 +1,7 @@
 """S3 presigning: the AWS documentation vector, and real requests against SeaweedFS.
 
-moto never checks presigned signatures (research/s3local.md), so it is not used here.
+moto checks no request signature unless told to (moto documentation, "IAM-like Access Control":
+without INITIAL_NO_AUTH_ACTION_COUNT it never authenticates), so it is not used here.
 """
 
 from __future__ import annotations
