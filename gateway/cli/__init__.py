@@ -21,11 +21,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from gateway.cli import edge, keys, serve, sign
+    from gateway.cli import edge, explain, keys, serve, sign
 
     parser = Parser(prog="cdn-gateway", description="Signed-URL gateway for CloudFront and S3.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sign.register(commands)
+    explain.register(commands)
     keys.register(commands)
     serve.register(commands)
     edge.register(commands)

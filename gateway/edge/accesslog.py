@@ -13,9 +13,13 @@ from aiohttp import web
 from gateway.common.httplog import JsonAccessLogger
 
 RESULT = web.RequestKey("edge_result", str)
+EXPLAIN = web.RequestKey("edge_explain", str)  # development only: why the request was refused
 REQUEST_ID_HEADER = "X-Amz-Cf-Id"
 
 
 class EdgeAccessLogger(JsonAccessLogger):
     def fields(self, request: web.BaseRequest, response: web.StreamResponse) -> dict[str, Any]:
-        return {"result": request.get(RESULT) or ("Error" if response.status >= 400 else "")}
+        fields = {"result": request.get(RESULT) or ("Error" if response.status >= 400 else "")}
+        if EXPLAIN in request:
+            fields["explain"] = request[EXPLAIN]
+        return fields

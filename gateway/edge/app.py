@@ -16,15 +16,16 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway.common.config import SettingsError
 from gateway.common.httplog import REQUEST_ID, new_request_id
 from gateway.common.netutil import TrustedProxies, viewer_ip
-from gateway.edge.accesslog import REQUEST_ID_HEADER
+from gateway.edge.accesslog import EXPLAIN, REQUEST_ID_HEADER
 from gateway.edge.cache import ObjectCache
 from gateway.edge.objects import ObjectServer
 from gateway.edge.origin import S3Origin
 from gateway.edge.proxy import proxy
 from gateway.edge.responses import denied, refused
-from gateway.edge.settings import Behavior, EdgeSettings
+from gateway.edge.settings import DEBUG_IN_PRODUCTION, Behavior, EdgeSettings
 from gateway.edge.viewer import (
     Refusal,
     ViewerTarget,
@@ -35,6 +36,9 @@ from gateway.edge.viewer import (
     viewer_scheme,
 )
 from gateway.keys.watch import KeyringHolder
+from gateway.signing.describe import printable
+from gateway.signing.explain import keyring_notes, tell
+from gateway.signing.trace import Trace
 from gateway.signing.verify import ErrorCode, ViewerRequest, verify_request
 from gateway.signing.wildcard import glob_match
 
@@ -62,6 +66,7 @@ KEYS = web.AppKey("edge_keys", KeyringHolder)
 CACHE = web.AppKey("edge_cache", ObjectCache)
 DISTRIBUTION = web.AppKey("edge_distribution", Distribution)
 RESOURCES = web.AppKey("edge_resources", Resources)
+EXPLAIN_HEADER = "X-Edge-Explain"
 
 
 class Behaviors:
@@ -132,30 +137,44 @@ async def handle(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _explained(request: web.Request, answer: web.Response, why: str) -> web.Response:
+    """Development only (``[debug] explain``): say why, in a header and in the access log."""
+    why = printable(why)  # one line of printable ASCII whatever the request held
+    answer.headers[EXPLAIN_HEADER] = request[EXPLAIN] = why
+    return answer
+
+
 async def _serve(request: web.Request) -> web.StreamResponse:
     app, settings = request.app, request.app[EDGE_SETTINGS]
+    explaining = settings.debug.explain
     try:
         target, viewer = _target(request)
     except Refusal as refusal:
-        return refused(refusal.status, refusal.reason)
+        answer = refused(refusal.status, refusal.reason)
+        return _explained(request, answer, f"refused: {refusal.reason}") if explaining else answer
     if request.method not in CLOUDFRONT_METHODS:
-        return refused(403, "This distribution is not configured to allow this HTTP request method")
+        answer = refused(403, "This distribution is not configured to allow this HTTP request method")
+        return _explained(request, answer, "refused: not a CloudFront method") if explaining else answer
     behavior = app[BEHAVIORS].match(target.path)
     if behavior.signed:
-        verdict = verify_request(
-            ViewerRequest(
-                target.scheme,
-                target.host,
-                target.raw_path,
-                target.raw_query,
-                parse_cookies(request.headers.getall("Cookie", [])),
-                viewer,
-            ),
-            app[KEYS].current.public_keys,
-            int(time.time()),
+        trace = Trace() if explaining else None
+        signed = ViewerRequest(
+            target.scheme,
+            target.host,
+            target.raw_path,
+            target.raw_query,
+            parse_cookies(request.headers.getall("Cookie", [])),
+            viewer,
         )
+        keyring, now = app[KEYS].current, int(time.time())
+        verdict = verify_request(signed, keyring.public_keys, now, trace)
         if verdict.error is not None:
-            return denied(verdict.error)
+            if trace is None:
+                return denied(verdict.error)
+            told = tell(trace, verdict, signed, keyring.public_keys, now, keyring_notes(keyring.entries))
+            return _explained(
+                request, denied(verdict.error), f"{told.summary} (behaviour {behavior.path_pattern})"
+            )
     resources = app[RESOURCES]
     if behavior.origin != "s3":
         return await proxy(
@@ -171,7 +190,9 @@ async def _serve(request: web.Request) -> web.StreamResponse:
         return web.Response(status=405, headers={"Allow": "GET, HEAD", "Server": "CloudFront"})
     key = object_key(target.raw_path)
     if key is None:
-        return denied(ErrorCode.ACCESS_DENIED)
+        answer = denied(ErrorCode.ACCESS_DENIED)
+        why = "AccessDenied: the path names no object key (an empty, '.' or '..' segment, or a backslash)"
+        return _explained(request, answer, why) if explaining else answer
     query = origin_query(target.raw_query) if behavior.forward_query else ""
     return await resources.objects.serve(request, key, query, behavior)
 
@@ -204,6 +225,8 @@ async def _every_target(request: web.Request, handler: Handler) -> web.StreamRes
 
 
 def create_edge_app(settings: EdgeSettings) -> web.Application:
+    if settings.debug.explain and not settings.development:  # settings built without the loader
+        raise SettingsError([DEBUG_IN_PRODUCTION])
     # Request bodies go to custom origins as the viewer sent them, Content-Encoding and all, as
     # CloudFront forwards them: never decoded here and passed on still labelled as encoded.
     app = web.Application(

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
@@ -135,6 +135,22 @@ class EdgeDistribution:
     urls: tuple[str, ...] = ()  # required: e.g. ("https://cdn.example.com",)
 
 
+DEBUG_IN_PRODUCTION = 'debug.explain tells viewers why they are refused: it needs environment = "development"'
+
+
+@dataclass(frozen=True)
+class EdgeDebug:
+    """Development aids; refused at start-up unless ``environment = "development"``.
+
+    Attributes:
+        explain: A 403 answer carries ``X-Edge-Explain``, one line saying which check refused the
+            request and why (the access-log line gets it as ``explain``), as ``cdn-gateway
+            explain`` would tell it.  It names keys, times and policy details: never in production.
+    """
+
+    explain: bool = False
+
+
 @dataclass(frozen=True)
 class EdgeSettings:
     """``edge.toml``: everything ``cdn-gateway edge`` reads, checked as a whole at start-up.
@@ -152,6 +168,15 @@ class EdgeSettings:
     origin: EdgeOrigin = field(default_factory=EdgeOrigin)
     cache: EdgeCache = field(default_factory=EdgeCache)
     behaviors: tuple[Behavior, ...] = (Behavior("*"),)
+    environment: Literal["production", "development"] = field(
+        default="production",
+        metadata={"doc": "``production`` or ``development``; only development allows ``[debug]`` aids."},
+    )
+    debug: EdgeDebug = field(default_factory=EdgeDebug)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
 
 
 def _behaviors(raw: Any, problems: list[str]) -> tuple[Behavior, ...]:
@@ -209,6 +234,8 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
         },
     )
     _check_distribution(settings.distribution.urls, problems)
+    if settings.debug.explain and not settings.development:
+        problems.append(DEBUG_IN_PRODUCTION)
     for entry in settings.server.trusted_proxies:
         try:
             ipaddress.ip_network(entry, strict=False)

@@ -10,6 +10,10 @@ occurrence of each ``CloudFront-*`` name forms set k; at most four sets are trie
 the first that verifies wins.  Every set is judged whole, so no mix of two grants is accepted.
 CloudFront does not document this case; the gateway never gives one principal nested grants.
 Duplicated signing parameters in a URL are refused: a URL has no reason to carry two.
+
+A caller may pass a :class:`~gateway.signing.trace.Trace`: each decision is then recorded where it
+is taken, with its facts, for ``cdn-gateway explain`` and the edge's development header.  Without
+one, a step costs one ``is not None`` test (the edge verifies every request).
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, ip_address
+from typing import Any
 from urllib.parse import unquote
 
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.crypto import HashAlgorithm, PublicKey, verify_signature
 from gateway.signing.encoding import EncodingError, cf_b64decode
 from gateway.signing.policy import MAX_EPOCH, PolicyError, canned_policy_bytes, parse_policy
+from gateway.signing.trace import Trace
 from gateway.signing.wildcard import resource_matches
 
 _EPOCH = re.compile(r"\A[0-9]{1,19}\Z")
 MAX_COOKIE_SETS = 4
+_HASHES = ("SHA1", "SHA256")
 _PREFIX_LENGTH = len(COOKIE_PREFIX)
 
 
@@ -108,11 +115,16 @@ def _query_pairs(raw_query: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def _decode(value: str, error: ErrorCode, what: str) -> bytes:
+def _decode(value: str, error: ErrorCode, what: str, trace: Trace | None) -> bytes:
     try:
-        return cf_b64decode(unquote(value, errors="strict"))
+        decoded = cf_b64decode(unquote(value, errors="strict"))
     except (EncodingError, UnicodeDecodeError):
+        if trace is not None:
+            trace.add(f"{what.lower()}-encoding", False, value=value)
         raise _Denied(error, f"{what} is not CloudFront base64") from None
+    if trace is not None:
+        trace.add(f"{what.lower()}-encoding", True, length=len(decoded))
+    return decoded
 
 
 def _ip_allowed(cidr: str, client_ip: str | None) -> bool:
@@ -151,74 +163,135 @@ def _check(
     kept: Sequence[str],
     trusted: Mapping[str, PublicKey],
     now: int,
+    trace: Trace | None,
 ) -> Verdict:
     key_pair_id = unquote(params.get("Key-Pair-Id", ""))
+    if trace is not None:
+        trace.add("key-pair-id", bool(key_pair_id), key_pair_id=key_pair_id, names=list(params))
     if not key_pair_id:
         raise _Denied(ErrorCode.MISSING_KEY, f"no Key-Pair-Id in the {source}")
     public_key = trusted.get(key_pair_id)
+    if trace is not None:
+        trace.add("key", public_key is not None, key_pair_id=key_pair_id, trusted=sorted(trusted))
     if public_key is None:
         raise _Denied(ErrorCode.INVALID_KEY, "Key-Pair-Id is not a trusted key")
     hash_name = unquote(params.get("Hash-Algorithm", "SHA1"))
-    if hash_name not in ("SHA1", "SHA256"):
+    if trace is not None:
+        trace.add("hash-algorithm", hash_name in _HASHES, name=hash_name, sent="Hash-Algorithm" in params)
+    if hash_name not in _HASHES:
         raise _Denied(ErrorCode.ACCESS_DENIED, "unsupported Hash-Algorithm")
     hash_algorithm = HashAlgorithm(hash_name)
     if "Signature" not in params:
+        if trace is not None:
+            trace.add("signature-encoding", False, value=None)
         raise _Denied(ErrorCode.MALFORMED_SIGNATURE, "no Signature")
-    signature = _decode(params["Signature"], ErrorCode.MALFORMED_SIGNATURE, "Signature")
+    signature = _decode(params["Signature"], ErrorCode.MALFORMED_SIGNATURE, "Signature", trace)
 
     resource = f"{request.scheme}://{request.host}{request.raw_path}"
     query = "&".join(kept)
     if query:  # "?" only before a non-empty query (CloudFront: "omit the question mark")
         resource += "?" + query
     if "Policy" in params:
-        policy_bytes = _decode(params["Policy"], ErrorCode.MALFORMED_POLICY, "Policy")
+        policy_bytes = _decode(params["Policy"], ErrorCode.MALFORMED_POLICY, "Policy", trace)
     elif "Expires" in params:
         expires = unquote(params["Expires"])
-        if not _EPOCH.match(expires) or int(expires) > MAX_EPOCH:
+        well_formed = bool(_EPOCH.match(expires)) and int(expires) <= MAX_EPOCH
+        if trace is not None:
+            trace.add("expires", well_formed, value=expires)
+        if not well_formed:
             raise _Denied(ErrorCode.ACCESS_DENIED, "Expires is not an epoch integer")
         policy_bytes = canned_policy_bytes(resource, expires)
     else:
+        if trace is not None:
+            trace.add("policy-encoding", False, value=None)
         raise _Denied(ErrorCode.ACCESS_DENIED, "neither Policy nor Expires")
 
-    if not verify_signature(public_key, signature, policy_bytes, hash_algorithm):
+    verified = verify_signature(public_key, signature, policy_bytes, hash_algorithm)
+    if trace is not None:
+        facts = {"key": public_key, "signature": signature, "message": policy_bytes, "url": resource}
+        trace.add("signature", verified, hash=hash_algorithm, **facts)
+    if not verified:
         raise _Denied(ErrorCode.ACCESS_DENIED, "signature does not verify")
 
     if "Policy" not in params:
+        if trace is not None:
+            trace.add("date-less-than", now < int(expires), now=now, value=int(expires))
         if now >= int(expires):
             raise _Denied(ErrorCode.ACCESS_DENIED, "expired")
         return Verdict(None, "canned policy ok", source, key_pair_id)
     try:
         policy = parse_policy(policy_bytes)
     except PolicyError as exc:
+        if trace is not None:
+            trace.add("policy", False, problem=str(exc), message=policy_bytes)
         raise _Denied(ErrorCode.MALFORMED_POLICY, str(exc)) from None
-    if not resource_matches(policy.resource, resource):
+    if trace is not None:
+        trace.add("policy", True, message=policy_bytes)
+    matches = resource_matches(policy.resource, resource)
+    if trace is not None:
+        trace.add("resource", matches, pattern=policy.resource, url=resource)
+    if not matches:
         raise _Denied(ErrorCode.ACCESS_DENIED, "resource does not match the policy")
+    if trace is not None:
+        trace.add("date-less-than", now < policy.date_less_than, now=now, value=policy.date_less_than)
     if now >= policy.date_less_than:
         raise _Denied(ErrorCode.ACCESS_DENIED, "expired")
-    if policy.date_greater_than is not None and now <= policy.date_greater_than:
-        raise _Denied(ErrorCode.ACCESS_DENIED, "not yet valid")
-    if policy.ip_address is not None and not _ip_allowed(policy.ip_address, request.client_ip):
-        raise _Denied(ErrorCode.ACCESS_DENIED, "viewer IP not allowed")
+    if policy.date_greater_than is not None:
+        if trace is not None:
+            trace.add(
+                "date-greater-than", now > policy.date_greater_than, now=now, value=policy.date_greater_than
+            )
+        if now <= policy.date_greater_than:
+            raise _Denied(ErrorCode.ACCESS_DENIED, "not yet valid")
+    if policy.ip_address is not None:
+        allowed = _ip_allowed(policy.ip_address, request.client_ip)
+        if trace is not None:
+            trace.add("ip-address", allowed, cidr=policy.ip_address, viewer=request.client_ip)
+        if not allowed:
+            raise _Denied(ErrorCode.ACCESS_DENIED, "viewer IP not allowed")
     return Verdict(None, "custom policy ok", source, key_pair_id)
 
 
-def verify_request(request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int) -> Verdict:
+def _source_facts(request: ViewerRequest, parts: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    return {
+        "query_names": [name for name, _, _ in parts if name in SIGNING_PARAMS],
+        "cookie_names": [name for name, _ in request.cookies if name.startswith(COOKIE_PREFIX)],
+    }
+
+
+def verify_request(
+    request: ViewerRequest, trusted: Mapping[str, PublicKey], now: int, trace: Trace | None = None
+) -> Verdict:
     """``Verdict.ok`` or the CloudFront error code CloudFront would answer with."""
     parts = _query_pairs(request.raw_query)
+    source = "url" if any(name in SIGNING_PARAMS for name, _, _ in parts) else "cookie"
     try:
-        if any(name in SIGNING_PARAMS for name, _, _ in parts):
-            source, kept = "url", [raw for name, _, raw in parts if name not in SIGNING_PARAMS]
+        if source == "url":
+            kept = [raw for name, _, raw in parts if name not in SIGNING_PARAMS]
             candidates = [_collect([(n, v) for n, v, _ in parts], "")]
         else:
-            source, kept = "cookie", [raw for _, _, raw in parts]
+            kept = [raw for _, _, raw in parts]
             candidates = _cookie_sets(request.cookies)
     except _Denied as denied:
+        if trace is not None:
+            trace.add("source", False, source=source, problem=denied.detail, **_source_facts(request, parts))
+            trace.add("outcome", False, error=denied.error, detail=denied.detail)
         return Verdict(denied.error, denied.detail)
+    if trace is not None:
+        trace.add("source", True, source=source, sets=len(candidates), **_source_facts(request, parts))
     first: Verdict | None = None
-    for params in candidates:
+    for index, params in enumerate(candidates):
+        if trace is not None and len(candidates) > 1:
+            trace.add("cookie-set", True, index=index, count=len(candidates))
         try:
-            return _check(request, params, source, kept, trusted, now)
+            verdict = _check(request, params, source, kept, trusted, now, trace)
         except _Denied as denied:
+            if trace is not None:
+                trace.add("outcome", False, error=denied.error, detail=denied.detail)
             first = first or Verdict(denied.error, denied.detail)
+            continue
+        if trace is not None:
+            trace.add("outcome", True, error=None, detail=verdict.detail)
+        return verdict
     assert first is not None  # candidates is never empty
     return first

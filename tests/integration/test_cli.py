@@ -163,6 +163,17 @@ def test_explicit_key_files(tmp_path: Path) -> None:
         ["verify", "https://cdn.test/x", "--cookie", "novalue", "--keys", "{keys}"],
         ["verify", "https://cdn.test/x", "--public-key", "/nonexistent", "--key-id", "K"],
         ["keys", "init", "--algorithm", "dsa", "--keys", "{tmp}/new"],
+        ["explain", "https://cdn.test/x"],  # neither --keys nor --config
+        ["explain", "https://cdn.test/x", "--keys", "{keys}", "--config", "{tmp}/edge.toml"],
+        ["explain", "/relative", "--keys", "{keys}"],
+        ["explain", "ftp://cdn.test/x", "--keys", "{keys}"],
+        ["explain", "https:///x", "--keys", "{keys}"],
+        ["explain", "https://cdn.test:99999/x", "--keys", "{keys}"],
+        ["explain", "https://cdn.test/x", "--keys", "{keys}", "--now", "soon"],
+        ["explain", "https://cdn.test/x", "--keys", "{keys}", "--ip", "10.0.0.300"],
+        ["explain", "https://cdn.test/x", "--keys", "{keys}", "--cookie", "novalue"],
+        ["explain", "https://cdn.test/x", "--keys", "{tmp}/none"],
+        ["explain", "https://cdn.test/x", "--config", "{tmp}/none.toml"],
         ["frobnicate"],
     ],
 )
