@@ -1,7 +1,11 @@
 """How each verifier step is told: one :class:`Line` per decision, with hints that look further.
 
 Used by :mod:`gateway.signing.explain`; the step names are those :mod:`gateway.signing.verify`
-records.  Pure.
+records.  The rules a line states are CloudFront's (Developer Guide, under
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/): a query naming any signing
+parameter makes the request a signed URL and the cookies are not looked at
+(private-content-choosing-signed-urls-cookies.html); a SHA-256 signature is announced with
+``Hash-Algorithm=SHA256``, SHA-1 otherwise (PrivateCFSignatureCodeAndExamples.html).  Pure.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from gateway.signing.crypto import HashAlgorithm, PublicKey, verify_signature
 from gateway.signing.describe import MILLISECONDS_FROM, duration, first_difference, iso, printable, when
@@ -103,10 +108,15 @@ def _encoding(step: Step, c: Context) -> list[Line]:
     value = step.facts["value"]
     if value is None:
         return [line(step, "no Signature" if what == "Signature" else "neither Policy nor Expires")]
-    bad = next(
-        (i for i, ch in enumerate(value) if not (ch.isascii() and (ch.isalnum() or ch in "-_~%"))), None
-    )
-    where = f" (character {bad + 1} is {value[bad]!r})" if bad is not None else ""
+    text = unquote(value)  # what the verifier decodes
+    bad = next((i for i, ch in enumerate(text) if not (ch.isascii() and (ch.isalnum() or ch in "-_~"))), None)
+    decoded = " once percent-decoded" if text != value else ""
+    if bad is not None:
+        where = f" (character {bad + 1}{decoded} is {text[bad]!r})"
+    elif len(text) % 4:
+        where = f" (its length {len(text)}{decoded} is not a multiple of 4: padding missing?)"
+    else:
+        where = ""
     return [
         line(step, f"{what} is not CloudFront base64{where}"),
         hint("CloudFront base64 writes '+' '=' '/' as '-' '_' '~' and keeps the padding"),
@@ -140,17 +150,15 @@ def _signature(step: Step, c: Context) -> list[Line]:
     lines = [line(step, f"does not verify with {key_pair_id} ({algorithm}) over {over}", *policy)]
     other = HashAlgorithm.SHA256 if facts["hash"] is HashAlgorithm.SHA1 else HashAlgorithm.SHA1
     if verify_signature(facts["key"], facts["signature"], facts["message"], other):
-        said = (
-            "announces"
-            if c.seen["hash-algorithm"].facts["sent"]
-            else "does not name one, so CloudFront takes"
+        said = "announces" if c.seen["hash-algorithm"].facts["sent"] else "names none, so CloudFront takes"
+        name = (
+            "Hash-Algorithm"
+            if c.source is None or c.source.facts["source"] == "url"
+            else "CloudFront-Hash-Algorithm"
         )
-        lines.append(
-            hint(
-                f"it verifies with {other.value}: signed with {other.value}, the request {said} "
-                f"{algorithm} (send Hash-Algorithm={other.value})"
-            )
-        )
+        send = f"send {name}={other.value}" if other is HashAlgorithm.SHA256 else f"drop {name}"
+        signed = f"it verifies with {other.value}: signed with {other.value}"
+        lines.append(hint(f"{signed}, the request {said} {algorithm} ({send})"))
     for other_id, other_key in list(c.trusted.items())[:_MAX_KEYS_TRIED]:
         if other_id != key_pair_id and any(
             verify_signature(other_key, facts["signature"], facts["message"], h) for h in HashAlgorithm

@@ -1,5 +1,5 @@
-"""The pieces an explanation is told with (gateway/signing/describe.py), and the agreement of
-``explain`` with the edge's verifier on every request of the differential generator."""
+"""The pieces an explanation is told with (gateway/signing/describe.py), its encoding and hash
+hints, and the agreement of ``explain`` with the edge's verifier on every generated request."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 
 from gateway.common.netutil import TrustedProxies, viewer_ip
 from gateway.edge.app import parse_cookies
+from gateway.signing.cloudfront import sign_policy
+from gateway.signing.crypto import KeySigner
 from gateway.signing.describe import duration, first_difference, printable
 from gateway.signing.explain import explain
+from gateway.signing.policy import Policy
 from gateway.signing.trace import Trace
 from gateway.signing.verify import ViewerRequest, verify_request
 from gateway.signing.wildcard import resource_matches
+from tests.conftest import load_vector_key
 from tests.differential.generator import generate
 from tests.differential.world import TRUSTED_PROXIES, signers
 
@@ -111,3 +115,23 @@ def test_explain_and_the_edge_verifier_agree_on_every_generated_request() -> Non
         "MalformedPolicy",
         "AccessDenied",
     }, codes
+
+
+def test_encoding_and_hash_algorithm_hints_name_what_to_change() -> None:
+    signer = KeySigner("KRSA", load_vector_key("test-rsa-2048.pem"))
+    trusted = {"KRSA": signer.key.public_key()}
+    cookies = dict(sign_policy(Policy.make_custom("https://h/*", NOW + 60), signer).cookies())
+
+    def told(**change: str) -> list[str]:
+        pairs = tuple({**cookies, **change}.items())
+        lines = explain(ViewerRequest("https", "h", "/a", "", pairs, None), trusted, NOW).lines
+        return [line.text for line in lines if line.status in ("FAIL", "hint")]
+
+    # Signed with SHA-1, announced as SHA-256: the cookie to drop is named.
+    assert told(**{"CloudFront-Hash-Algorithm": "SHA256"})[1].endswith(
+        "the request announces SHA256 (drop CloudFront-Hash-Algorithm)"
+    )
+    assert "(character 3 once percent-decoded is '+')" in told(**{"CloudFront-Signature": "ab%2Bc"})[0]
+    assert (
+        "(its length 3 is not a multiple of 4: padding missing?)" in told(**{"CloudFront-Policy": "e30"})[0]
+    )
