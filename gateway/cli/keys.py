@@ -90,6 +90,15 @@ def _context(args: argparse.Namespace) -> tuple[Lifecycle, Settings]:
     else:
         settings = Settings(keys=KeysSettings())
     directory = args.keys or (settings.signing.keys_dir if args.config else Path("keys"))
+    if not directory.is_dir():  # said plainly: a mistyped path is not a keyring to create
+        hint = (
+            "check --keys"
+            if args.keys
+            else "check signing.keys_dir"
+            if args.config
+            else "pass --keys or --config"
+        )
+        raise CliError(f"no keyring at {directory.resolve()}: the directory does not exist ({hint})")
     publisher: Publisher = LocalPublisher()
     if settings.keys.publisher == "cloudfront":
         import boto3

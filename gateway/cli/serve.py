@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import multiprocessing
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:  # imported where used: `cdn-gateway edge` must not load the g
     from gateway.service.settings import Settings
 
 log = logging.getLogger("gateway")
+# What `make run` writes, and what `make keys` and friends already use when it is there.
+LOCAL_CONFIG = Path(".local/gateway.toml")
 
 
 def register(commands: Any) -> None:
@@ -27,7 +30,7 @@ def register(commands: Any) -> None:
     serve.set_defaults(run=run_serve)
 
     token = commands.add_parser("dev-token", help="print a development bearer token (HS256)")
-    token.add_argument("--config", type=Path)
+    token.add_argument("--config", type=Path, help=f"settings TOML (default: {LOCAL_CONFIG} when present)")
     token.add_argument("--sub", required=True)
     token.add_argument("--groups", default="", help="comma-separated group names")
     token.add_argument("--ttl", type=int, default=3600)
@@ -65,6 +68,20 @@ def _serve(settings: Settings, reuse_port: bool) -> None:
     )
 
 
+def _warn_about_cookie_scope(settings: Settings) -> None:
+    """Once, in the parent: CORS origins whose pages the CDN's cookies cannot reach."""
+    from urllib.parse import urlsplit
+
+    from gateway.common.runtime import configure_logging
+    from gateway.service.checks import cookie_sharing_warning
+
+    cdn_host = urlsplit(settings.signing.cdn_base_url).hostname or ""
+    warning = cookie_sharing_warning(settings.cookies.domain, cdn_host, settings.cors.origins)
+    if warning:
+        configure_logging()
+        log.warning(warning)
+
+
 def _check(settings: Settings) -> None:
     """Load keys and rules once in the parent so a bad file fails with one line, not N tracebacks."""
     from gateway.keys.keyring import KeyringError
@@ -87,6 +104,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
     _check(settings)
+    _warn_about_cookie_scope(settings)
     print(
         f"cdn-gateway listening on http://{server.host}:{server.port} ({args.workers} worker(s))", flush=True
     )
@@ -115,7 +133,15 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_dev_token(args: argparse.Namespace) -> int:
     from gateway.service.auth import dev_token
 
-    settings = settings_from(args)
+    if args.config is None and LOCAL_CONFIG.is_file():
+        args.config = LOCAL_CONFIG
+        sys.stderr.write(f"cdn-gateway: using {LOCAL_CONFIG} (written by make run; --config to choose)\n")
+    try:
+        settings = settings_from(args)
+    except CliError as exc:
+        if args.config is None:  # the environment alone rarely makes a whole configuration
+            raise CliError(f"{exc} (no --config, and no {LOCAL_CONFIG} here: run make run first)") from None
+        raise
     if not settings.development or not settings.auth.dev_secret:
         raise CliError("dev-token needs environment = development and auth.dev_secret")
     groups = [g for g in args.groups.split(",") if g]

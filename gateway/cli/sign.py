@@ -61,8 +61,18 @@ def register(commands: Any) -> None:
     verify.set_defaults(run=run_verify)
 
 
+def _no_keyring(directory: Path) -> CliError | None:
+    """A mistyped ``--keys`` is said plainly; ``keys init`` is suggested only for a directory
+    that exists without a keyring (the keyring's own message)."""
+    if directory.is_dir():
+        return None
+    return CliError(f"no keyring at {directory.resolve()}: the directory does not exist (check --keys)")
+
+
 def _signer(args: argparse.Namespace) -> KeySigner:
     if args.keys is not None:
+        if problem := _no_keyring(args.keys):
+            raise problem
         try:
             return load_keyring(args.keys).require_signer()
         except KeyringError as exc:
@@ -76,8 +86,21 @@ def _signer(args: argparse.Namespace) -> KeySigner:
     return KeySigner(args.key_id, key)
 
 
+def _expiry(args: argparse.Namespace) -> int:
+    """The expiry, refused when it is already past: a grant that never works is a mistake."""
+    now = int(time.time())
+    if args.expires is None:
+        if args.ttl < 1:
+            raise CliError(f"--ttl must be at least 1 second, not {args.ttl}")
+        return now + int(args.ttl)
+    if args.expires <= now:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(args.expires))
+        raise CliError(f"--expires {args.expires} ({when}) is in the past; give a later time or --ttl")
+    return int(args.expires)
+
+
 def _policy(args: argparse.Namespace, url: str | None) -> Policy:
-    expires = args.expires if args.expires is not None else int(time.time()) + args.ttl
+    expires = _expiry(args)
     custom = args.resource is not None or args.not_before is not None or args.ip is not None
     try:
         if args.resource is not None and ("*" in args.resource or "?" in args.resource):
@@ -121,6 +144,8 @@ def run_sign_cookies(args: argparse.Namespace) -> int:
 
 def _trusted(args: argparse.Namespace) -> dict[str, PublicKey]:
     if args.keys is not None:
+        if problem := _no_keyring(args.keys):
+            raise problem
         try:
             return dict(load_keyring(args.keys, private=False).public_keys)
         except KeyringError as exc:

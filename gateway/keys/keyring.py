@@ -188,7 +188,11 @@ def load_keyring(directory: Path, *, private: bool = True) -> Keyring:
     try:
         doc = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise KeyringError(directory, [f"{path} is missing (create one: cdn-gateway keys init)"]) from None
+        # Suggest creating a key only where one was meant to be: a mistyped directory is not that.
+        if not directory.is_dir():
+            raise KeyringError(directory, ["the directory does not exist"]) from None
+        hint = f"create the first key with: cdn-gateway keys init --keys {directory}"
+        raise KeyringError(directory, [f"{path} is missing ({hint})"]) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise KeyringError(directory, [f"{path} is not readable JSON"]) from None
     if (

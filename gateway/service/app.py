@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -17,12 +18,23 @@ from gateway.service.auth import Authenticator
 from gateway.service.grants import Granter
 from gateway.service.handlers import cookies, credentials, meta, uploads, urls
 from gateway.service.metrics import Metrics
-from gateway.service.middlewares import errors_and_metrics
+from gateway.service.middlewares import Handler, errors_and_metrics
 from gateway.service.ratelimit import RateLimiter
 from gateway.service.s3client import S3Access
 from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
 from gateway.signing.s3 import S3Location
+
+log = logging.getLogger(__name__)
+# aiohttp_cors refuses a preflight with a sentence in the 403's text; the reason, in a few words.
+_PREFLIGHT_REASONS = (
+    ("origin header is not", "no Origin"),
+    ("'Access-Control-Request-Method' header", "no Access-Control-Request-Method"),
+    ("request method", "method not allowed"),
+    ("origin '", "origin not allowed"),
+    ("no origins are allowed", "origin not allowed"),
+    ("headers are not allowed", "header not allowed"),
+)
 
 
 def _routes(app: web.Application) -> None:
@@ -42,10 +54,31 @@ def _routes(app: web.Application) -> None:
     r.add_get("/openapi.json", meta.openapi, allow_head=False)
 
 
+@web.middleware
+async def _log_refused_preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One line per refused CORS preflight: the origin and why, so that a misconfigured app is
+    found from the gateway's log.  A preflight carries no credentials; no other header is logged."""
+    try:
+        return await handler(request)
+    except web.HTTPForbidden as exc:
+        if request.method == "OPTIONS" and (exc.text or "").startswith("CORS preflight request failed"):
+            text = exc.text or ""
+            reason = next((short for needle, short in _PREFLIGHT_REASONS if needle in text), "refused")
+            asked = request.headers.get("Access-Control-Request-Method", "")
+            if reason == "method not allowed":
+                reason += f" ({asked[:20]!r} on {request.path[:100]!r})"
+            elif reason == "header not allowed":
+                reason += f" ({text.rpartition(':')[2].strip()[:200].lower()!r})"
+            origin = request.headers.get("Origin", "")[:200]
+            log.info("CORS preflight refused: origin %r, %s", origin, reason)
+        raise
+
+
 def _cors(app: web.Application, settings: Settings) -> None:
     """Only configured origins, each exact; credentials are never paired with a wildcard."""
     if not settings.cors.origins:
         return
+    app.middlewares.append(_log_refused_preflight)
     options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True,
         expose_headers=("X-Request-Id",),

@@ -31,8 +31,10 @@ _FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c")  # keys are never taken from t
 
 
 class AuthFailure(Unauthorized):
-    def __init__(self, reason: str, detail: str = "invalid bearer token") -> None:
-        super().__init__(detail, internal=reason)
+    """``reason`` labels the metric (a few fixed words); ``internal`` is the log line's detail."""
+
+    def __init__(self, reason: str, detail: str = "invalid bearer token", internal: str = "") -> None:
+        super().__init__(detail, internal=internal or reason)
         self.reason = reason
 
 
@@ -170,16 +172,55 @@ class Authenticator:
             )
         except jwt.ExpiredSignatureError:
             raise AuthFailure("expired", "token has expired") from None
-        except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
-            raise AuthFailure("issuer_or_audience") from None
+        except jwt.InvalidIssuerError:
+            raise _claim_failure("issuer", "iss", s.issuer, token) from None
+        except jwt.InvalidAudienceError:
+            raise _claim_failure("audience", "aud", s.audience, token) from None
+        except jwt.MissingRequiredClaimError as exc:
+            if exc.claim in ("iss", "aud"):
+                which, expected = ("issuer", s.issuer) if exc.claim == "iss" else ("audience", s.audience)
+                raise _claim_failure(which, exc.claim, expected, token) from None
+            raise AuthFailure("invalid", internal=f"invalid: the token has no {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise AuthFailure("invalid") from None
-        sub, groups = claims.get("sub"), claims.get(s.groups_claim, [])
+        sub = claims.get("sub")
         if not isinstance(sub, str) or not sub or len(sub) > 256:
             raise AuthFailure("invalid_sub")
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            groups = []
-        return Principal(sub, tuple(groups[:64]), str(claims.get("iss", ""))), float(claims["exp"])
+        groups = _groups(claims.get(s.groups_claim), s.groups_claim)
+        return Principal(sub, groups, str(claims.get("iss", ""))), float(claims["exp"])
+
+
+def _groups(value: Any, claim: str) -> tuple[str, ...]:
+    """The caller's groups: a list of strings, or one string as one group (some identity
+    providers send a single group that way).  Anything else counts as no group, said in the log
+    (the claim's name and type, never its value) so that a misconfigured IdP is found."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list) and all(isinstance(g, str) for g in value):
+        return tuple(value[:64])
+    kind = type(value).__name__
+    if isinstance(value, list):
+        kind += " holding " + ", ".join(sorted({type(g).__name__ for g in value if not isinstance(g, str)}))
+    log.warning("token claim %r is a %s, not a string or a list of strings: no groups", claim, kind)
+    return ()
+
+
+def _shown(value: Any) -> str:
+    """A claim's value for the log: what the IdP signed (not a secret), bounded and on one line."""
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _claim_failure(which: str, claim: str, expected: str, token: str) -> AuthFailure:
+    """Which of issuer or audience failed, what was expected and what the token holds.  Only
+    reached after the signature verified, so the values are the IdP's, never the token itself."""
+    try:
+        got = _shown(jwt.decode(token, options={"verify_signature": False}).get(claim))
+    except jwt.PyJWTError:
+        got = "unreadable"
+    return AuthFailure(which, internal=f"{which}: expected {expected!r}, the token's {claim} is {got}")
 
 
 def _digest(token: str) -> bytes:

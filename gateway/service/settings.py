@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 from gateway.credentials.settings import CredentialsSettings
 from gateway.keys.settings import KeysSettings
+from gateway.service.checks import cookie_domain_problem, missing_path
 
 __all__ = ["CredentialsSettings", "KeysSettings", "Secret", "Settings", "SettingsError", "load_settings"]
 
@@ -272,10 +273,16 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     base = urlsplit(s.signing.cdn_base_url)
     if base.scheme not in ("http", "https") or not base.hostname or base.path not in ("", "/") or base.query:
         problems.append("signing.cdn_base_url must be scheme://host[:port] with no path")
-    elif base.scheme != "https" and not s.development:
-        problems.append("signing.cdn_base_url must be https:// outside development")
+    else:
+        if base.scheme != "https" and not s.development:
+            problems.append("signing.cdn_base_url must be https:// outside development")
+        # A Domain browsers refuse drops every cookie silently: refuse it here instead.
+        if s.cookies.domain and (problem := cookie_domain_problem(s.cookies.domain, base.hostname)):
+            problems.append(problem)
     if s.cookies.same_site == "None" and not s.cookies.secure:
         problems.append("cookies.same_site = None requires cookies.secure = true")
+    if not s.cookies.secure and not s.development:
+        problems.append("cookies.secure = false is allowed only with environment = development")
     if s.cookies.path and not s.cookies.path.startswith("/"):
         problems.append("cookies.path must start with /")
     if not s.s3.bucket:
@@ -302,11 +309,15 @@ def _validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         parts = urlsplit(origin)
         if origin == "*" or parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
             problems.append(f"cors.origins entry {origin!r} must be an exact scheme://host[:port]")
-    for label, path in (("signing.keys_dir", s.signing.keys_dir), ("rules_file", s.rules_file)):
-        if not (base_dir / path).exists():
-            problems.append(f"{label} {path} does not exist")
-    if s.auth.jwks_file and not (base_dir / s.auth.jwks_file).exists():
-        problems.append(f"auth.jwks_file {s.auth.jwks_file} does not exist")
+    # Each names the value as written, the path it resolved to and what to do about it.
+    missing = [
+        missing_path("signing.keys_dir", s.signing.keys_dir, base_dir, "cdn-gateway keys init --keys {path}"),
+        missing_path("rules_file", s.rules_file, base_dir, "write the access [[rules]] there (README)"),
+    ]
+    if s.auth.jwks_file:
+        hint = "save the identity provider's JWKS document there, or set auth.jwks_url"
+        missing.append(missing_path("auth.jwks_file", s.auth.jwks_file, base_dir, hint))
+    problems.extend(problem for problem in missing if problem)
 
 
 def _resolve(s: Settings, base_dir: Path) -> Settings:

@@ -175,7 +175,7 @@ def test_credentials_write_needs_write() -> None:
     with pytest.raises(RulesError) as caught:
         _rules('[[rules]]\nprefix = "u/"\nread = "authenticated"\ncredentials_write = true\n')
     assert caught.value.problems == [
-        "rules[0].credentials_write needs write (it only widens an existing write)"
+        "rule 1 (prefix 'u/'): credentials_write needs write (it only widens an existing write)"
     ]
 
 
