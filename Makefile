@@ -14,16 +14,19 @@ KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
 install: $(STAMP) $(NODE) $(CHROMIUM)
 
+# One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	@echo "installing Python packages into $(VENV) (pip)"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -qq --upgrade pip
+	@$(BIN)/python -m pip install -qq -e '.[test]'
+	@touch $@
 
 # Leaflet for the demo pages, exactly as locked.
 $(NODE): package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
+	@echo "installing Leaflet into node_modules (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 # Debian's Chromium for the browser tests (no browser downloads here).
 $(CHROMIUM):

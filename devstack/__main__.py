@@ -1,5 +1,5 @@
 import sys
 
-from devstack.stack import main
+from devstack.run import main
 
 sys.exit(main())

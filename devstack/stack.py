@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from gateway.signing.crypto import KeyAlgorithm
 DEV_ACCESS_KEY = "AKIALOCALDEV00000001"
 DEV_SECRET_KEY = "local-dev-secret-not-for-production"  # noqa: S105 - loopback SeaweedFS only
 BUCKET = "demo"
+# The first Ctrl-C gives every process this long to stop on SIGTERM (SeaweedFS needs about two
+# seconds); what is left is killed, and a second Ctrl-C kills it at once.
+STOP_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,19 +43,23 @@ class StackConfig:
     s3_port: int = 9000
     window_seconds: int = 3600
     grace_seconds: int = 600
+    seaweed_ports: tuple[int, ...] = ()  # master, volume, filer, admin; empty: free ones
 
     @classmethod
     def from_env(cls, root: Path) -> StackConfig:
         env = os.environ
+        s3_port = int(env.get("S3_PORT", 9000))
         return cls(
             root=root,
             local=Path(env.get("LOCAL_DIR", root / ".local")).resolve(),
             host=env.get("HOST", "127.0.0.1"),
             gateway_port=int(env.get("GATEWAY_PORT", 8080)),
             edge_port=int(env.get("EDGE_PORT", 8081)),
-            s3_port=int(env.get("S3_PORT", 9000)),
+            s3_port=s3_port,
             window_seconds=int(env.get("WINDOW_SECONDS", 3600)),
             grace_seconds=int(env.get("GRACE_SECONDS", 600)),
+            # Fixed beside the S3 port, so that the README can list every port make run opens.
+            seaweed_ports=tuple(s3_port + offset for offset in range(1, 5)),
         )
 
     @property
@@ -177,8 +185,15 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        self.s3 = SeaweedFS(config.local / "s3", DEV_ACCESS_KEY, DEV_SECRET_KEY, s3_port=config.s3_port)
+        self.s3 = SeaweedFS(
+            config.local / "s3",
+            DEV_ACCESS_KEY,
+            DEV_SECRET_KEY,
+            s3_port=config.s3_port,
+            server_ports=config.seaweed_ports,
+        )
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.names: dict[int, str] = {}  # pid -> component, for what stop() had to kill
 
     def _spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
         logs = self.config.local / "logs"
@@ -192,6 +207,7 @@ class Stack:
                 start_new_session=True,
             )
         self.processes.append(process)
+        self.names[process.pid] = name
         return process, log_path
 
     def start(self) -> None:
@@ -218,53 +234,36 @@ class Stack:
             and self.s3.process.poll() is None
         )
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        self.s3.stop()
+    def stop(self, grace: float = STOP_SECONDS, at_once: Callable[[], bool] = lambda: False) -> list[str]:
+        """SIGTERM to every process together; SIGKILL to what still runs after ``grace`` seconds,
+        or as soon as ``at_once()`` (a second Ctrl-C).  Returns the components it had to kill."""
+        processes = [*reversed(self.processes), *([self.s3.process] if self.s3.process else [])]
+        if self.s3.process:
+            self.names[self.s3.process.pid] = "SeaweedFS"
+        for process in processes:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while any(p.poll() is None for p in processes) and time.monotonic() < deadline and not at_once():
+            time.sleep(0.05)
+        killed = [p for p in processes if p.poll() is None]
+        for process in killed:
+            _signal_group(process, signal.SIGKILL)
+        for process in processes:
+            process.wait()
+        return [self.names[p.pid] for p in killed]
 
-
-def main() -> int:
-    config = StackConfig.from_env(Path.cwd())
-    stack = Stack(config)
-    stopping = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        stack.start()
-        print(
-            f"""
-cdn-gateway is running.
-  map demo     {config.edge_url}/demo/
-  upload demo  {config.edge_url}/demo/upload.html
-  edge         {config.edge_url}          (CloudFront stand-in; /v1/* and /demo/* go to the gateway)
-  gateway      http://{config.host}:{config.gateway_port}   (API, /openapi.json, /metrics)
-  local S3     http://{config.host}:{config.s3_port}   (SeaweedFS, bucket '{BUCKET}')
-  logs         {config.local / "logs"}
-Press Ctrl-C to stop everything.""",
-            flush=True,
+    def ports(self) -> str:
+        """SeaweedFS's own servers' ports, for the banner (the README lists the same)."""
+        ports = self.s3.ports
+        http = ", ".join(
+            f"{name} {port}" for name, port in ports.items() if name != "s3" and "gRPC" not in name
         )
-        while not stopping and stack.running():
-            time.sleep(0.2)
-        if not stopping:
-            print("a component stopped unexpectedly; see the logs above. Shutting down.", flush=True)
-            return 1
-        return 0
-    except RuntimeError as exc:
-        print(f"make run: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        print("stopping...", flush=True)
-        stack.stop()
-        print("stopped.", flush=True)
+        return f"{http}; gRPC {', '.join(str(p) for name, p in ports.items() if 'gRPC' in name)}"
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass  # it ended between the check and the signal
