@@ -4,72 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.service.openapi_parts import (
+    COOKIE_LINKS,
+    INT,
+    PATH,
+    PREFIX,
+    PROBLEM,
+    SIGN_ERRORS,
+    STR,
+    UPLOAD_LINKS,
+    answer,
+    object_schema,
+    problem_answers,
+    request_body,
+)
 from gateway.service.settings import Settings
-
-# What a regular expression can say of the path rules (docs/design.md, "Object keys"); the Unicode
-# rules (NFC, no format characters) and the 1024-byte limit are checked by the server (422).
-_PATH_PATTERN = r"^(?!/)(?!.*//)(?!(?:.*/)?\.\.?(?:/|$))(?!.*%[0-9A-Fa-f]{2})[^*?\\\x00-\x1f\x7f-\x9f]+$"
-_PATH = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": 1024,
-    "pattern": _PATH_PATTERN,
-    "description": "An object key relative to the bucket root: no leading '/', no '.', '..' or empty "
-    "segments, no '*', '?', '\\', control characters or percent-escapes; NFC Unicode.",
-}
-_PREFIX = dict(_PATH, pattern=_PATH_PATTERN[:-2] + "*/$")
-_PROBLEM = {"$ref": "#/components/schemas/Problem"}
-
-
-def _problems(*statuses: int) -> dict[str, Any]:
-    return {
-        str(s): {"description": "problem", "content": {"application/problem+json": {"schema": _PROBLEM}}}
-        for s in statuses
-    }
-
-
-def _json(
-    schema: dict[str, Any], description: str = "OK", links: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if links:
-        answer["links"] = links
-    return answer
-
-
-# Stateful links: what a client does next with an answer (schemathesis follows them).
-_COOKIE_LINKS = {
-    "ClearCookies": {"operationId": "clearCookies", "parameters": {"prefix": "$response.body#/prefix"}}
-}
-_UPLOAD_LINKS = {
-    "DeleteUpload": {"operationId": "presignDelete", "requestBody": {"path": "$request.body#/path"}},
-    "ReadUpload": {"operationId": "signedUrl", "parameters": {"path": "$request.body#/path"}},
-}
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _obj(props: dict[str, Any], required: list[str], extra: bool = True) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": props, "required": required}
-    if not extra:
-        schema["additionalProperties"] = False
-    return schema
-
-
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
-# 408: the body did not arrive within server.body_timeout_seconds (the connection is closed).
-_SIGN_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429)
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
     max_batch = settings.signing.max_batch
     url_result = {
         "oneOf": [
-            _obj({"path": _STR, "url": _STR}, ["path", "url"]),
-            _obj({"path": _STR, "error": _PROBLEM}, ["path", "error"]),
+            object_schema({"path": STR, "url": STR}, ["path", "url"]),
+            object_schema({"path": STR, "error": PROBLEM}, ["path", "error"]),
         ]
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}, {}]
@@ -78,52 +35,52 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "post": {
                 "summary": "CloudFront signed cookies for a key prefix",
                 "security": bearer,
-                "requestBody": _body(_obj({"prefix": _PREFIX}, ["prefix"])),
+                "requestBody": request_body(object_schema({"prefix": PREFIX}, ["prefix"])),
                 "description": "Grants (and answers as `prefix`) the broadest prefix at or above the one "
                 "asked that the caller may read whole, expiring cookie sets left between the two: "
                 "grants never nest.  422 when the cookies would be too long for a browser.",
                 "responses": {
-                    "200": _json(
-                        _obj(
+                    "200": answer(
+                        object_schema(
                             {
-                                "prefix": _PREFIX,
-                                "resource": _STR,
-                                "expires": _INT,
-                                "refresh_after": _INT,
-                                "key_id": _STR,
+                                "prefix": PREFIX,
+                                "resource": STR,
+                                "expires": INT,
+                                "refresh_after": INT,
+                                "key_id": STR,
                             },
                             ["prefix", "resource", "expires", "refresh_after", "key_id"],
                         ),
-                        links=_COOKIE_LINKS,
+                        links=COOKIE_LINKS,
                     ),
-                    **_problems(*_SIGN_ERRORS),
+                    **problem_answers(*SIGN_ERRORS),
                 },
             },
             "delete": {
                 "operationId": "clearCookies",
                 "summary": "Clear the signed cookies of a prefix (logout)",
-                "parameters": [{"name": "prefix", "in": "query", "schema": _PREFIX}],
-                "responses": {"204": {"description": "cleared"}, **_problems(422)},
+                "parameters": [{"name": "prefix", "in": "query", "schema": PREFIX}],
+                "responses": {"204": {"description": "cleared"}, **problem_answers(422)},
             },
         },
         "/v1/signed-urls": {
             "post": {
                 "summary": "Signed URLs for a batch of objects",
                 "security": bearer,
-                "requestBody": _body(
-                    _obj(
-                        {"paths": {"type": "array", "items": _STR}, "policy": {"enum": ["canned", "custom"]}},
+                "requestBody": request_body(
+                    object_schema(
+                        {"paths": {"type": "array", "items": STR}, "policy": {"enum": ["canned", "custom"]}},
                         ["paths"],
                     )
                 ),
                 "responses": {
-                    "200": _json(
-                        _obj(
-                            {"expires": _INT, "results": {"type": "array", "items": url_result}},
+                    "200": answer(
+                        object_schema(
+                            {"expires": INT, "results": {"type": "array", "items": url_result}},
                             ["expires", "results"],
                         )
                     ),
-                    **_problems(*_SIGN_ERRORS),
+                    **problem_answers(*SIGN_ERRORS),
                 },
                 "description": f"At most {max_batch} paths; each result is a URL or a problem.  429 "
                 "when the caller's budget of new signatures is spent (what was signed stays cached).",
@@ -135,12 +92,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "summary": "One signed URL",
                 "security": bearer,
                 "parameters": [
-                    {"name": "path", "in": "query", "required": True, "schema": _PATH},
+                    {"name": "path", "in": "query", "required": True, "schema": PATH},
                     {"name": "policy", "in": "query", "schema": {"enum": ["canned", "custom"]}},
                 ],
                 "responses": {
-                    "200": _json(_obj({"url": _STR, "expires": _INT}, ["url", "expires"])),
-                    **_problems(400, 401, 403, 422, 429),
+                    "200": answer(object_schema({"url": STR, "expires": INT}, ["url", "expires"])),
+                    **problem_answers(400, 401, 403, 422, 429),
                 },
             },
         },
@@ -148,13 +105,13 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "get": {
                 "summary": "Redirect to the stable signed URL (for <img src>)",
                 "security": bearer,
-                "parameters": [{"name": "path", "in": "path", "required": True, "schema": _PATH}],
+                "parameters": [{"name": "path", "in": "path", "required": True, "schema": PATH}],
                 "responses": {
                     "302": {
                         "description": "redirect to the signed URL",
-                        "headers": {"Location": {"schema": _STR}},
+                        "headers": {"Location": {"schema": STR}},
                     },
-                    **_problems(401, 403, 404, 422, 429),
+                    **problem_answers(401, 403, 404, 422, 429),
                 },
             },
         },
@@ -162,11 +119,11 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "post": {
                 "summary": "A presigned S3 PUT or POST form",
                 "security": bearer,
-                "requestBody": _body(
-                    _obj(
+                "requestBody": request_body(
+                    object_schema(
                         {
-                            "path": _PATH,
-                            "content_type": _STR,
+                            "path": PATH,
+                            "content_type": STR,
                             "content_length": {"type": "integer", "minimum": 1},
                             "method": {"enum": ["PUT", "POST"]},
                             # base64 SHA-256 of the bytes: pins them (a replayed form can only rewrite them)
@@ -179,32 +136,32 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     )
                 ),
                 "responses": {
-                    "200": _json(
+                    "200": answer(
                         {
                             "oneOf": [
-                                _obj(
+                                object_schema(
                                     {
                                         "method": {"const": "PUT"},
-                                        "url": _STR,
-                                        "expires": _INT,
-                                        "headers": {"type": "object", "additionalProperties": _STR},
+                                        "url": STR,
+                                        "expires": INT,
+                                        "headers": {"type": "object", "additionalProperties": STR},
                                     },
                                     ["method", "url", "headers", "expires"],
                                 ),
-                                _obj(
+                                object_schema(
                                     {
                                         "method": {"const": "POST"},
-                                        "url": _STR,
-                                        "expires": _INT,
-                                        "fields": {"type": "object", "additionalProperties": _STR},
+                                        "url": STR,
+                                        "expires": INT,
+                                        "fields": {"type": "object", "additionalProperties": STR},
                                     },
                                     ["method", "url", "fields", "expires"],
                                 ),
                             ]
                         },
-                        links=_UPLOAD_LINKS,
+                        links=UPLOAD_LINKS,
                     ),
-                    **_problems(*_SIGN_ERRORS, 503),
+                    **problem_answers(*SIGN_ERRORS, 503),
                 },
             },
         },
@@ -213,15 +170,15 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "operationId": "presignDelete",
                 "summary": "A presigned S3 DELETE",
                 "security": bearer,
-                "requestBody": _body(_obj({"path": _PATH}, ["path"])),
+                "requestBody": request_body(object_schema({"path": PATH}, ["path"])),
                 "responses": {
-                    "200": _json(
-                        _obj(
-                            {"method": {"const": "DELETE"}, "url": _STR, "expires": _INT},
+                    "200": answer(
+                        object_schema(
+                            {"method": {"const": "DELETE"}, "url": STR, "expires": INT},
                             ["method", "url", "expires"],
                         )
                     ),
-                    **_problems(*_SIGN_ERRORS, 503),
+                    **problem_answers(*SIGN_ERRORS, 503),
                 },
             },
         },
@@ -233,20 +190,22 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "required": False,
                     "content": {
                         "application/json": {
-                            "schema": _obj({"duration_seconds": {"type": "integer", "minimum": 1}}, [])
+                            "schema": object_schema(
+                                {"duration_seconds": {"type": "integer", "minimum": 1}}, []
+                            )
                         }
                     },
                 },
                 "responses": {
-                    "200": _json(
-                        _obj(
+                    "200": answer(
+                        object_schema(
                             {
-                                "access_key_id": _STR,
-                                "secret_access_key": _STR,
-                                "session_token": _STR,
-                                "expiration": _STR,
-                                "bucket": _STR,
-                                "region": _STR,
+                                "access_key_id": STR,
+                                "secret_access_key": STR,
+                                "session_token": STR,
+                                "expiration": STR,
+                                "bucket": STR,
+                                "region": STR,
                                 "endpoint_url": {"type": ["string", "null"]},
                                 "prefixes": {"type": "object"},
                             },
@@ -261,7 +220,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             ],
                         )
                     ),
-                    **_problems(400, 401, 403, 404, 408, 415, 422, 429, 503),
+                    **problem_answers(400, 401, 403, 404, 408, 415, 422, 429, 503),
                 },
             },
         },
@@ -269,20 +228,20 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "get": {
                 "summary": "Public keys in the keyring",
                 "responses": {
-                    "200": _json(
-                        _obj(
+                    "200": answer(
+                        object_schema(
                             {
-                                "active": _STR,
+                                "active": STR,
                                 "keys": {
                                     "type": "array",
-                                    "items": _obj(
+                                    "items": object_schema(
                                         {
-                                            "id": _STR,
+                                            "id": STR,
                                             "key_pair_id": {"type": ["string", "null"]},
-                                            "algorithm": _STR,
-                                            "state": _STR,
-                                            "created": _INT,
-                                            "public_key": _STR,
+                                            "algorithm": STR,
+                                            "state": STR,
+                                            "created": INT,
+                                            "public_key": STR,
                                         },
                                         ["id", "algorithm", "state", "public_key"],
                                     ),
@@ -295,13 +254,18 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             }
         },
         "/healthz": {
-            "get": {"summary": "Liveness", "responses": {"200": _json(_obj({"status": _STR}, ["status"]))}}
+            "get": {
+                "summary": "Liveness",
+                "responses": {"200": answer(object_schema({"status": STR}, ["status"]))},
+            }
         },
         "/readyz": {
             "get": {
                 "summary": "Readiness and what is degraded",
                 "responses": {
-                    s: _json(_obj({"status": _STR, "checks": {"type": "object"}}, ["status", "checks"]))
+                    s: answer(
+                        object_schema({"status": STR, "checks": {"type": "object"}}, ["status", "checks"])
+                    )
                     for s in ("200", "503")
                 },
             }
@@ -310,12 +274,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "get": {
                 "summary": "Prometheus metrics",
                 "responses": {
-                    "200": {"description": "text format", "content": {"text/plain": {"schema": _STR}}}
+                    "200": {"description": "text format", "content": {"text/plain": {"schema": STR}}}
                 },
             }
         },
         "/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": _json({"type": "object"})}}
+            "get": {"summary": "This document", "responses": {"200": answer({"type": "object"})}}
         },
     }
     return {
@@ -329,8 +293,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {
-                "Problem": _obj(
-                    {"type": _STR, "title": _STR, "status": _INT, "detail": _STR, "request_id": _STR},
+                "Problem": object_schema(
+                    {"type": STR, "title": STR, "status": INT, "detail": STR, "request_id": STR},
                     ["type", "title", "status", "detail"],
                 )
             },
