@@ -9,6 +9,7 @@ import aiohttp
 import aiohttp_cors
 from aiohttp import web
 
+from gateway.common.netutil import TrustedProxies
 from gateway.credentials.vendor import CredentialVendor
 from gateway.keys.keyring import Keyring
 from gateway.keys.watch import KeyringHolder
@@ -122,6 +123,7 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
     app[appkeys.SIGNATURES] = RateLimiter(server.signatures_per_second, server.signature_burst)
     app[appkeys.AUTH_FAILURES] = RateLimiter(server.auth_failures_per_second, server.auth_failure_burst)
     app[appkeys.READINESS] = appkeys.Readiness()
+    app[appkeys.TRUSTED_PROXIES] = TrustedProxies(settings.server.trusted_proxies)
     app[appkeys.AUTH] = Authenticator(settings.auth, settings.development)
     if s3 is None:
         location = S3Location(

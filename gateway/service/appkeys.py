@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway.common.netutil import TrustedProxies
 from gateway.credentials.vendor import CredentialVendor
 from gateway.keys.watch import KeyringHolder
 from gateway.rules.access import Rules
@@ -36,5 +37,6 @@ GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
 SIGNATURES = web.AppKey("signatures", RateLimiter)  # new signatures per caller, not requests
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)  # failed authentications per client IP
 S3_GRANTS = web.AppKey("s3_grants", S3Grants)
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 READINESS = web.AppKey("readiness", Readiness)
 VENDOR = web.AppKey("vendor", CredentialVendor)

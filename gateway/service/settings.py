@@ -45,7 +45,7 @@ class ServerSettings:
         auth_failures_per_second: Failed sign-ins per client address; past the burst, a bad token
             gets 429 instead of 401 (every token is still checked, so valid users keep working).
         auth_failure_burst: Failed sign-ins allowed at once above that rate.
-        trusted_proxies: Exact addresses of the load balancers in front of the gateway: only their
+        trusted_proxies: Addresses or CIDRs of the load balancers in front of the gateway: only their
             ``X-Forwarded-For`` is read (right to left) for the client address.
         header_timeout_seconds: A connection must deliver a complete request head this soon after
             it opens, and an idle keep-alive connection is closed after it.

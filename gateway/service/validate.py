@@ -6,6 +6,7 @@ cookies outside development) stops start-up instead of falling back to something
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,6 +22,11 @@ def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
     """Append every problem with ``s`` (paths resolved against ``base_dir``) to ``problems``."""
     if not 0 < s.server.port < 65536:
         problems.append("server.port must be 1-65535")
+    for entry in s.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"server.trusted_proxies entry {entry!r} is not an IP address or CIDR")
     positive(
         problems,
         **{

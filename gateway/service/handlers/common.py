@@ -33,7 +33,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def client_ip(request: web.Request) -> str:
-    trusted = request.app[appkeys.SETTINGS].server.trusted_proxies
+    trusted = request.app[appkeys.TRUSTED_PROXIES]
     # Several X-Forwarded-For lines are one list (RFC 9110 5.3): a proxy may add its own line.
     return viewer_ip(request.remote, ",".join(request.headers.getall("X-Forwarded-For", [])), trusted)
 
