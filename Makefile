@@ -44,7 +44,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check gateway
+	$(BIN)/ruff format --check gateway devstack bench
 	$(BIN)/mypy
 
 # The settings reference in docs/configuration.md, rendered from the settings classes' docstrings
@@ -57,7 +57,7 @@ deploy-check: $(STAMP)
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 fmt: $(STAMP)
-	$(BIN)/ruff format gateway
+	$(BIN)/ruff format gateway devstack bench
 	$(BIN)/ruff check --fix .
 
 # Benchmarks against the physical limit, measured in the same run (under 10 minutes).

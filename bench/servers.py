@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt
@@ -58,7 +59,13 @@ def baseline(pem: str, key_id: str, secret: str) -> web.Application:
 
 def main() -> None:
     kind, port, *rest = sys.argv[1:]
-    app = {"bare": bare, "static": static, "baseline": baseline}[kind](*rest)
+    # Each kind takes its own number of string arguments from the command line.
+    factories: dict[str, Callable[..., web.Application]] = {
+        "bare": bare,
+        "static": static,
+        "baseline": baseline,
+    }
+    app = factories[kind](*rest)
     # The same event loop as the gateway, so the reference is the framework's own limit.
     web.run_app(app, host="127.0.0.1", port=int(port), access_log=None, print=None, loop=new_loop())
 

@@ -36,6 +36,14 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def _field(pattern: str, out: str, flags: int = 0) -> str:
+    """The first group of a line wrk always prints; its absence means wrk's output changed."""
+    match = re.search(pattern, out, flags)
+    if not match:
+        raise ValueError(f"wrk output has no match for {pattern!r}:\n{out}")
+    return match.group(1)
+
+
 def run(
     url: str,
     *,
@@ -52,10 +60,10 @@ def run(
         [*command, url], capture_output=True, text=True, timeout=seconds + 60, env=env, check=True
     )
     out = done.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    rps = float(_field(r"Requests/sec:\s+([\d.]+)", out))
+    total = int(_field(r"(\d+) requests in", out))
+    p50 = _ms(_field(r"^\s*50%\s+(\S+)", out, re.M))
+    p99 = _ms(_field(r"^\s*99%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (

@@ -10,14 +10,15 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from devstack.seaweed import SeaweedFS
 from gateway.keys.keyring import KeyState
-from gateway.signing.crypto import KeyAlgorithm
+from gateway.signing.crypto import KeyAlgorithm, PrivateKey
 
 VECTORS = Path(__file__).parent / "vectors"
 S3_KEY = "AKIALOCALTEST0000001"
@@ -31,13 +32,46 @@ os.environ.update(
 )
 
 
-def load_vector_key(name: str) -> Any:
-    return serialization.load_pem_private_key((VECTORS / name).read_bytes(), password=None)
+class CloudFrontVector(TypedDict):
+    """One known answer in tests/vectors/cloudfront.json, as tests/vectors/generate.py writes it."""
+
+    name: str
+    key_file: str
+    key_pair_id: str
+    hash: Literal["SHA1", "SHA256"]
+    kind: Literal["canned", "custom"]
+    url: str
+    resource: str
+    expires: int
+    not_before: int | None
+    ip: str | None
+    policy: str
+    signature: str
+    signed_url: str
+    cookies: dict[str, str]
+
+
+def load_vector_key(name: str) -> PrivateKey:
+    key = serialization.load_pem_private_key((VECTORS / name).read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey), f"{name}: not an RSA or EC key"
+    return key
+
+
+def load_vector_rsa_key(name: str) -> rsa.RSAPrivateKey:
+    """For callers that sign with PKCS#1 v1.5 themselves, as botocore's CloudFrontSigner asks."""
+    key = load_vector_key(name)
+    assert isinstance(key, rsa.RSAPrivateKey), f"{name}: not an RSA key"
+    return key
+
+
+def cloudfront_vectors() -> list[CloudFrontVector]:
+    vectors: list[CloudFrontVector] = json.loads((VECTORS / "cloudfront.json").read_text())
+    return vectors
 
 
 @pytest.fixture(scope="session")
-def cf_vectors() -> list[dict[str, Any]]:
-    return json.loads((VECTORS / "cloudfront.json").read_text())
+def cf_vectors() -> list[CloudFrontVector]:
+    return cloudfront_vectors()
 
 
 @pytest.fixture
@@ -52,7 +86,13 @@ def keyring_dir(tmp_path: Path) -> Path:
     shutil.copy(VECTORS / "test-rsa-2048.pem", directory / "KTESTRSA.pem")
     (directory / "KTESTRSA.pem").chmod(0o600)
     entry = KeyEntry(
-        "KTESTRSA", KeyAlgorithm.RSA_2048, KeyState.ACTIVE, 1, public_pem(key), key_pair_id="K2TESTRSA00001", activated=1
+        "KTESTRSA",
+        KeyAlgorithm.RSA_2048,
+        KeyState.ACTIVE,
+        1,
+        public_pem(key),
+        key_pair_id="K2TESTRSA00001",
+        activated=1,
     )
     write_keyring(Keyring(directory, "KTESTRSA", (entry,), None))
     return directory

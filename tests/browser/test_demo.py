@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import io
 import time
-from typing import Any
 
 from PIL import Image
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Cookie, FilePayload, Page, Response
 
 from devstack.stack import Stack
 from tests.browser.conftest import ARTIFACTS, GUEST_TILES, GUEST_WINDOW, WINDOW, edge_requests
@@ -105,12 +104,13 @@ def _png() -> bytes:
 
 def test_upload_page_round_trip(browser: Browser, stack: Stack) -> None:
     page = browser.new_page()
-    posts: list[Any] = []
+    posts: list[Response] = []
     page.on("response", lambda r: posts.append(r) if r.request.method == "POST" else None)
     page.goto(f"{stack.config.edge_url}/demo/upload.html")
     page.click("#signin")
     page.wait_for_function("() => !document.getElementById('upload').disabled")
-    page.set_input_files("#file", files=[{"name": "my photo.png", "mimeType": "image/png", "buffer": _png()}])
+    photo = FilePayload(name="my photo.png", mimeType="image/png", buffer=_png())
+    page.set_input_files("#file", files=[photo])
     page.click("#upload")
     page.wait_for_function(
         "() => { const i = document.getElementById('uploaded'); return i && i.complete && i.naturalWidth > 0 }"
@@ -129,7 +129,7 @@ def _status(page: Page, path: str) -> int:
     return int(page.evaluate("p => fetch(p, {cache: 'no-store'}).then(r => r.status)", path))
 
 
-def _signing_cookies(page: Page) -> list[dict[str, Any]]:
+def _signing_cookies(page: Page) -> list[Cookie]:
     return [c for c in page.context.cookies() if c["name"].startswith("CloudFront-")]
 
 

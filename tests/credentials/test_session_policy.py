@@ -200,11 +200,17 @@ def test_the_evaluator_follows_the_iam_documentation() -> None:
             ],
         }
     )
-    get = lambda key: iam.allowed(policy, iam.object_request("b", "S3:GETOBJECT", key))  # noqa: E731
+
+    def get(key: str) -> bool:
+        return iam.allowed(policy, iam.object_request("b", "S3:GETOBJECT", key))
+
     assert get("p1/a/b.png") and get("p2/c") and not get("p12/c") and not get("P1/a")
     assert not get("p1/x/secret") and not get("q/a")
     assert not iam.allowed(policy, iam.object_request("b", "s3:PutObject", "p1/a"))
-    listed = lambda p, d: iam.allowed(policy, iam.list_request("b", p, d))  # noqa: E731
+
+    def listed(prefix: str | None, delimiter: str | None) -> bool:
+        return iam.allowed(policy, iam.list_request("b", prefix, delimiter))
+
     assert listed("q/", "/") and listed("p1/", "/") and not listed("q/", None) and not listed(None, "/")
     assert not listed("r/", "/") and not listed("q/", "//")
     with pytest.raises(iam.UnsupportedPolicy):

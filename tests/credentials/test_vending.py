@@ -15,7 +15,7 @@ from moto.sts.models import sts_backends
 from gateway.service import appkeys
 from gateway.service.app import create_app
 from gateway.service.settings import CredentialsSettings, Secret
-from tests.faults import FaultProxy
+from tests.faults import FaultProxy, Mode
 from tests.gateway.conftest import RULES, bearer, make_settings
 
 ROLE = "arn:aws:iam::210987654321:role/media-uploader"  # another account: cross-account assume
@@ -141,13 +141,13 @@ async def test_federation_token_mode(
 
 @pytest.mark.parametrize("mode", ["refuse", "hang"])
 async def test_sts_down_or_slow_gives_503(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str, mode: str
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str, mode: Mode
 ) -> None:
     parts = urllib.parse.urlsplit(moto_endpoint)
     proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)
     await proxy.start()
     try:
-        await proxy.set_mode(mode)  # type: ignore[arg-type]
+        await proxy.set_mode(mode)
         _, client = await _client(aiohttp_client, tmp_path, keyring_dir, endpoint_url=proxy.url)
         started = time.monotonic()
         response = await client.post("/v1/credentials", json={}, headers=bearer("alice"))

@@ -26,13 +26,12 @@ from tests.differential.model import (
     Verdict,
     World,
     expected,
-    glob,
     normalise,
     parse,
     pct_decode,
     viewer_ip,
 )
-from tests.differential.model_signatures import resource_covers
+from tests.differential.model_signatures import glob, resource_covers
 from tests.differential.wire import Answer, client_tls, exchange
 
 _MARKER = re.compile(rb"<<OBJECT (.+?) END>>", re.S)

@@ -164,11 +164,11 @@ def _expected(raw: bytes, tls: bool, peer: str, world: World, now: int, why: lis
     scheme = viewer_scheme(request, tls, trusted(peer, world.trusted_proxies))
     authority_text, rest = locate(request, scheme)
     authority = canonical_host(scheme, authority_text)
-    served = {
+    distributions = {
         (u.split("://")[0], canonical_host(u.split("://")[0], u.split("://")[1]))
         for u in world.distribution_urls
     }
-    if (scheme, authority) not in served:
+    if (scheme, authority) not in distributions:
         raise Refused(403, f"{scheme}://{authority} is not a distribution URL")
     raw_path, _, raw_query = rest.partition("?")
     try:

@@ -208,7 +208,7 @@ def judge(
     if problems:
         codes = {code for code, _ in problems}
         return deny("; ".join(why for _, why in problems), *([] if "" in codes else codes))
-    assert key is not None and digest is not None and signature is not None
+    assert key is not None and digest is not None and signature is not None and policy is not None
     if not signature_holds(key, signature, policy, digest):
         return deny(f"signature does not verify over {policy[:200]!r}", "AccessDenied")
     if canned:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tests.differential import mutations_credentials as cred
 from tests.differential.case import Case
 from tests.differential.world import DISTRIBUTION_URLS, GRANTED_IP, OTHER_IP, TRUSTED_PEER, UNTRUSTED_PEER
 
+if TYPE_CHECKING:  # the generator imports the mutations
+    from tests.differential.generator import Generator
+
 AUTHORITIES = [u.split("://")[1] for u in DISTRIBUTION_URLS]
-Mutation = Callable[[random.Random, Case, Any], str | None]
+Mutation = Callable[[random.Random, Case, "Generator"], str | None]
 
 
 def _split_port(authority: str) -> tuple[str, str]:
@@ -52,13 +55,13 @@ def authority_variant(rng: random.Random, authority: str, scheme: str) -> str:
     return rng.choice(choices)()
 
 
-def host_variant(rng: random.Random, case: Case, _: Any) -> str:
+def host_variant(rng: random.Random, case: Case, _gen: Generator) -> str:
     value = authority_variant(rng, case.header("Host") or case.authority, case.scheme)
     case.set_header("Host", value)
     return repr(value)
 
 
-def host_smuggle(rng: random.Random, case: Case, _: Any) -> str:
+def host_smuggle(rng: random.Random, case: Case, _gen: Generator) -> str:
     """Move the start of a held grant's prefix into Host, as the issue-12 attack did."""
     prefixes = [g.prefix for g in case.held if getattr(g, "prefix", None)]
     prefix = rng.choice(prefixes) if prefixes else rng.choice(("/public", "/users/alice"))
@@ -67,18 +70,18 @@ def host_smuggle(rng: random.Random, case: Case, _: Any) -> str:
     return repr(value)
 
 
-def host_missing(rng: random.Random, case: Case, _: Any) -> None:
+def host_missing(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.set_header("Host", None)
 
 
-def host_duplicate(rng: random.Random, case: Case, _: Any) -> str:
+def host_duplicate(rng: random.Random, case: Case, _gen: Generator) -> str:
     value = rng.choice((case.authority, *AUTHORITIES, "evil.example"))
     position = rng.choice((0, len(case.headers)))
     case.headers.insert(position, ("Host", value))
     return f"{value!r} at {position}"
 
 
-def forwarding_headers(rng: random.Random, case: Case, _: Any) -> str:
+def forwarding_headers(rng: random.Random, case: Case, _gen: Generator) -> str:
     other = rng.choice((*AUTHORITIES, "evil.example"))
     name, value = rng.choice(
         (
@@ -93,7 +96,7 @@ def forwarding_headers(rng: random.Random, case: Case, _: Any) -> str:
     return f"{name}: {value}"
 
 
-def forwarded_proto(rng: random.Random, case: Case, _: Any) -> str:
+def forwarded_proto(rng: random.Random, case: Case, _gen: Generator) -> str:
     value = rng.choice(("https", "http", "HTTPS", "http, https", "https, http", "wss", "", None))
     case.set_header("X-Forwarded-Proto", value)
     if rng.random() < 0.3:
@@ -101,12 +104,12 @@ def forwarded_proto(rng: random.Random, case: Case, _: Any) -> str:
     return repr(value)
 
 
-def flip_peer(rng: random.Random, case: Case, _: Any) -> str:
+def flip_peer(rng: random.Random, case: Case, _gen: Generator) -> str:
     case.peer = UNTRUSTED_PEER if case.peer == TRUSTED_PEER else TRUSTED_PEER
     return case.peer
 
 
-def forwarded_for(rng: random.Random, case: Case, _: Any) -> str:
+def forwarded_for(rng: random.Random, case: Case, _gen: Generator) -> str:
     value = rng.choice(
         (
             GRANTED_IP,
@@ -125,7 +128,7 @@ def forwarded_for(rng: random.Random, case: Case, _: Any) -> str:
     return repr(value)
 
 
-def absolute_form(rng: random.Random, case: Case, _: Any) -> str:
+def absolute_form(rng: random.Random, case: Case, _gen: Generator) -> str:
     case.form = "absolute"
     case.target_scheme = rng.choice(
         (case.scheme, case.scheme, case.scheme.upper(), "https" if case.scheme == "http" else "http", "ftp")
@@ -142,17 +145,17 @@ def absolute_form(rng: random.Random, case: Case, _: Any) -> str:
     return f"{case.target_scheme}://{case.authority} Host={case.header('Host')!r}"
 
 
-def odd_form(rng: random.Random, case: Case, _: Any) -> str:
+def odd_form(rng: random.Random, case: Case, _gen: Generator) -> str:
     case.form = rng.choice(("asterisk", "authority"))
     case.method = rng.choice(("GET", "OPTIONS", "CONNECT"))
     return f"{case.method} {case.form}"
 
 
-def fragment(rng: random.Random, case: Case, _: Any) -> None:
+def fragment(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.fragment = rng.choice(("#x", "#", "#/../../users/bob/secret.txt"))
 
 
-def pct_encode_byte(rng: random.Random, case: Case, _: Any) -> str:
+def pct_encode_byte(rng: random.Random, case: Case, _gen: Generator) -> str:
     if len(case.path) < 2:
         return "skip"
     i = rng.randrange(1, len(case.path))
@@ -161,7 +164,7 @@ def pct_encode_byte(rng: random.Random, case: Case, _: Any) -> str:
     return f"{i}->{encoded}"
 
 
-def pct_decode_one(rng: random.Random, case: Case, _: Any) -> str:
+def pct_decode_one(rng: random.Random, case: Case, _gen: Generator) -> str:
     spots = [i for i in range(len(case.path) - 2) if case.path[i] == "%"]
     if not spots:
         return "skip"
@@ -180,24 +183,24 @@ def _at_slash(rng: random.Random, path: str, insert: str) -> str:
     return path[:i] + insert + path[i:]
 
 
-def dot_segments(rng: random.Random, case: Case, _: Any) -> str:
+def dot_segments(rng: random.Random, case: Case, _gen: Generator) -> str:
     insert = rng.choice(("/.", "/x/..", "/%2e", "/%2E%2E", "/..", "/x/%2e%2e", "/x%2F..", "/.%2e"))
     case.path = _at_slash(rng, case.path, insert)
     return insert
 
 
-def double_slash(rng: random.Random, case: Case, _: Any) -> None:
+def double_slash(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.path = _at_slash(rng, case.path, rng.choice(("/", "//", "%2F")))
 
 
-def traverse(rng: random.Random, case: Case, _: Any) -> str:
+def traverse(rng: random.Random, case: Case, _gen: Generator) -> str:
     start = rng.choice(("/public/", "/users/alice/", "/api/", "/api/v1/", "/tiles/", "/hooks/", "/users/"))
     up = rng.choice(("../", "..%2F", "%2E%2E/", "%2e%2e%2f", "..%5C", "..\\"))
     case.path = start + up + case.path.lstrip("/")
     return start + up
 
 
-def swap_owner(rng: random.Random, case: Case, _: Any) -> None:
+def swap_owner(rng: random.Random, case: Case, _gen: Generator) -> None:
     for old, new in (
         ("alice", rng.choice(("bob", "alicex", "Alice"))),
         ("bob", "alice"),
@@ -208,23 +211,23 @@ def swap_owner(rng: random.Random, case: Case, _: Any) -> None:
             return
 
 
-def raw_bytes(rng: random.Random, case: Case, _: Any) -> str:
+def raw_bytes(rng: random.Random, case: Case, _gen: Generator) -> str:
     insert = rng.choice(("\xc3\xa9", "\xff", " ", "\x00", "\x7f", '"', "<"))
     i = rng.randrange(min(1, len(case.path)), len(case.path) + 1)
     case.path = case.path[:i] + insert + case.path[i:]
     return repr(insert)
 
 
-def backslash(rng: random.Random, case: Case, _: Any) -> None:
+def backslash(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.path = _at_slash(rng, case.path, rng.choice(("\\", "%5C", "%5c..")))
 
 
-def path_case(rng: random.Random, case: Case, _: Any) -> None:
+def path_case(rng: random.Random, case: Case, _gen: Generator) -> None:
     second = case.path[1:2]
     case.path = case.path[:1] + (second.upper() if second.isascii() else second) + case.path[2:]
 
 
-def trailing(rng: random.Random, case: Case, _: Any) -> str:
+def trailing(rng: random.Random, case: Case, _gen: Generator) -> str:
     suffix = rng.choice(("/", "/.", "/..", "%00", ";x=1", "?", "%3Fv=1", "%23x", "%2F"))
     if suffix == "?":
         case.query = case.query or []

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tests.differential.case import Case
+from tests.differential.grants import Grant
 from tests.differential.world import OBJECTS
+
+if TYPE_CHECKING:  # the generator imports the mutations
+    from tests.differential.generator import Generator
 
 SIGNING = ("Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm")
 
 
-def _signing_spots(case: Case) -> list[int]:
-    return [i for i, p in enumerate(case.query or []) if p.partition("=")[0] in SIGNING]
+def _signing_spots(case: Case) -> tuple[list[str], list[int]]:
+    """The query's parts (the case's own list whenever it has one) and where the signing ones are."""
+    query = case.query if case.query is not None else []
+    return query, [i for i, p in enumerate(query) if p.partition("=")[0] in SIGNING]
 
 
-def add_param(rng: random.Random, case: Case, _: Any) -> str:
+def add_param(rng: random.Random, case: Case, _gen: Generator) -> str:
     part = rng.choice(("x=1", "v=1", "v=2", "a=b%20c", "flag", "=", "expires=1", "Signature2=x"))
     query = case.query or []
     query.insert(rng.randrange(len(query) + 1), part)
@@ -24,60 +31,60 @@ def add_param(rng: random.Random, case: Case, _: Any) -> str:
     return part
 
 
-def duplicate_param(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def duplicate_param(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if not spots:
         return "skip"
-    part = case.query[rng.choice(spots)]  # type: ignore[index]
+    part = query[rng.choice(spots)]
     name, _, value = part.partition("=")
     copy = rng.choice((part, f"{name}={value[:-2]}", f"{name}=", name))
-    case.query.insert(rng.randrange(len(case.query) + 1), copy)  # type: ignore[union-attr]
+    query.insert(rng.randrange(len(query) + 1), copy)
     return copy[:40]
 
 
-def encode_name(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def encode_name(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if not spots:
         return "skip"
     i = rng.choice(spots)
-    name, sep, value = case.query[i].partition("=")  # type: ignore[index]
+    name, sep, value = query[i].partition("=")
     j = rng.randrange(len(name))
     encoded = name[:j] + "%" + format(ord(name[j]), "02X") + name[j + 1 :]
     if rng.random() < 0.3:  # the same parameter twice, once spelled plainly
-        case.query.append(case.query[i])  # type: ignore[union-attr]
-    case.query[i] = encoded + sep + value  # type: ignore[index]
+        query.append(query[i])
+    query[i] = encoded + sep + value
     return encoded
 
 
-def encode_value(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def encode_value(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if not spots:
         return "skip"
     i = rng.choice(spots)
-    name, _, value = case.query[i].partition("=")  # type: ignore[index]
+    name, _, value = query[i].partition("=")
     if not value:
         return "skip"
     j = rng.randrange(len(value))
-    case.query[i] = f"{name}={value[:j]}%{ord(value[j]):02X}{value[j + 1 :]}"  # type: ignore[index]
+    query[i] = f"{name}={value[:j]}%{ord(value[j]):02X}{value[j + 1 :]}"
     return f"{name}[{j}]"
 
 
-def drop_param(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def drop_param(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if not spots:
         return "skip"
-    return case.query.pop(rng.choice(spots))[:20]  # type: ignore[union-attr]
+    return query.pop(rng.choice(spots))[:20]
 
 
-def reorder_params(rng: random.Random, case: Case, _: Any) -> None:
+def reorder_params(rng: random.Random, case: Case, _gen: Generator) -> None:
     if case.query:
         rng.shuffle(case.query)
 
 
-def hash_algorithm(rng: random.Random, case: Case, _: Any) -> str:
+def hash_algorithm(rng: random.Random, case: Case, _gen: Generator) -> str:
     value = rng.choice(("SHA1", "SHA256", "sha256", "SHA512", "", "SHA-256"))
     cookie = case.header("Cookie")
-    if cookie is not None and not _signing_spots(case):
+    if cookie is not None and not _signing_spots(case)[1]:
         kept = [p for p in cookie.split("; ") if not p.startswith("CloudFront-Hash-Algorithm=")]
         case.set_header("Cookie", "; ".join([*kept, f"CloudFront-Hash-Algorithm={value}"]))
         return f"cookie {value!r}"
@@ -87,26 +94,27 @@ def hash_algorithm(rng: random.Random, case: Case, _: Any) -> str:
     return f"url {value!r}"
 
 
-def empty_parts(rng: random.Random, case: Case, _: Any) -> None:
+def empty_parts(rng: random.Random, case: Case, _gen: Generator) -> None:
     query = case.query or []
     query.insert(rng.randrange(len(query) + 1), "")
     case.query = query
 
 
-def lowercase_name(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def lowercase_name(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if not spots:
         return "skip"
     i = rng.choice(spots)
-    name, sep, value = case.query[i].partition("=")  # type: ignore[index]
-    case.query[i] = name.lower() + sep + value  # type: ignore[index]
+    name, sep, value = query[i].partition("=")
+    query[i] = name.lower() + sep + value
     return name.lower()
 
 
-def _replace_signature(case: Case, change: Any) -> str:
-    for i, part in enumerate(case.query or []):
+def _replace_signature(case: Case, change: Callable[[str], str]) -> str:
+    query = case.query if case.query is not None else []
+    for i, part in enumerate(query):
         if part.startswith("Signature="):
-            case.query[i] = "Signature=" + change(part[10:])  # type: ignore[index]
+            query[i] = "Signature=" + change(part[10:])
             return "url"
     cookie = case.header("Cookie")
     if cookie and "CloudFront-Signature=" in cookie:
@@ -117,7 +125,7 @@ def _replace_signature(case: Case, change: Any) -> str:
     return "skip"
 
 
-def corrupt_signature(rng: random.Random, case: Case, _: Any) -> str:
+def corrupt_signature(rng: random.Random, case: Case, _gen: Generator) -> str:
     def change(value: str) -> str:
         if not value:
             return "AAAA"
@@ -127,13 +135,13 @@ def corrupt_signature(rng: random.Random, case: Case, _: Any) -> str:
     return _replace_signature(case, change)
 
 
-def truncate_signature(rng: random.Random, case: Case, _: Any) -> str:
+def truncate_signature(rng: random.Random, case: Case, _gen: Generator) -> str:
     return _replace_signature(case, lambda v: v[: rng.choice((0, 4, len(v) - 2, len(v) - 4))])
 
 
-def other_viewers_cookies(rng: random.Random, case: Case, gen: Any) -> str:
+def other_viewers_cookies(rng: random.Random, case: Case, gen: Generator) -> str:
     family = rng.choice(("prefix", "prefix", "canned", "expired", "forged", "raw", "odd"))
-    grant = rng.choice(gen.grants[family])
+    grant: Grant = rng.choice(gen.grants[family])
     pairs = "; ".join(f"{k}={v}" for k, v in grant.cookie_pairs())
     cookie = case.header("Cookie")
     joined = pairs if cookie is None else rng.choice((f"{pairs}; {cookie}", f"{cookie}; {pairs}"))
@@ -142,7 +150,7 @@ def other_viewers_cookies(rng: random.Random, case: Case, gen: Any) -> str:
     return grant.name
 
 
-def cookie_sets(rng: random.Random, case: Case, _: Any) -> str:
+def cookie_sets(rng: random.Random, case: Case, _gen: Generator) -> str:
     cookie = case.header("Cookie")
     if not cookie:
         return "skip"
@@ -163,7 +171,7 @@ def cookie_sets(rng: random.Random, case: Case, _: Any) -> str:
     return f"{len(pairs)}->{len(result)} pairs"
 
 
-def cookie_spelling(rng: random.Random, case: Case, _: Any) -> str:
+def cookie_spelling(rng: random.Random, case: Case, _gen: Generator) -> str:
     cookie = case.header("Cookie")
     if not cookie:
         return "skip"
@@ -191,15 +199,13 @@ def cookie_spelling(rng: random.Random, case: Case, _: Any) -> str:
     return style
 
 
-def move_credentials(rng: random.Random, case: Case, _: Any) -> str:
-    spots = _signing_spots(case)
+def move_credentials(rng: random.Random, case: Case, _gen: Generator) -> str:
+    query, spots = _signing_spots(case)
     if spots:
-        parts = [case.query[i] for i in spots]  # type: ignore[index]
-        case.query = [p for i, p in enumerate(case.query or []) if i not in spots] or None
-        cookie = "; ".join("CloudFront-" + p for p in parts)
-        case.set_header(
-            "Cookie", cookie if not case.header("Cookie") else f"{case.header('Cookie')}; {cookie}"
-        )
+        parts = [query[i] for i in spots]
+        case.query = [p for i, p in enumerate(query) if i not in spots] or None
+        moved = "; ".join("CloudFront-" + p for p in parts)
+        case.set_header("Cookie", moved if not case.header("Cookie") else f"{case.header('Cookie')}; {moved}")
         return "url->cookie"
     cookie = case.header("Cookie")
     if cookie and rng.random() < 0.5:
@@ -212,26 +218,26 @@ def move_credentials(rng: random.Random, case: Case, _: Any) -> str:
     return "stray URL parameter"
 
 
-def method(rng: random.Random, case: Case, _: Any) -> str:
+def method(rng: random.Random, case: Case, _gen: Generator) -> str:
     case.method = rng.choice(("HEAD", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "get", "PROPFIND"))
     if case.method in ("POST", "PUT", "PATCH") and rng.random() < 0.7:
         case.body = b"payload"
     return case.method
 
 
-def http10(rng: random.Random, case: Case, _: Any) -> None:
+def http10(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.version = "HTTP/1.0"
     if rng.random() < 0.4:
         case.set_header("Host", None)
 
 
-def header_case(rng: random.Random, case: Case, _: Any) -> None:
+def header_case(rng: random.Random, case: Case, _gen: Generator) -> None:
     case.headers = [
         ("".join(c.swapcase() if rng.random() < 0.5 else c for c in k), v) for k, v in case.headers
     ]
 
 
-def conditional(rng: random.Random, case: Case, _: Any) -> str:
+def conditional(rng: random.Random, case: Case, _gen: Generator) -> str:
     key = (
         case.path[1:].replace("%20", " ").replace("%C3%BC", "\u00fc").replace("%25", "%").replace("%2B", "+")
     )

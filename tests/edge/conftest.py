@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
@@ -96,7 +97,7 @@ def sign(
     return sign_policy(policy, signer, hash_algorithm)
 
 
-async def get(client: TestClient[Any, Any], path_and_query: str, **kwargs: Any) -> Any:
+async def get(client: TestClient[Any, Any], path_and_query: str, **kwargs: Any) -> ClientResponse:
     """GET exactly this raw path and query (no client-side normalisation)."""
     return await client.session.get(URL(base_url(client) + path_and_query, encoded=True), **kwargs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from gateway.signing.crypto import HashAlgorithm, KeySigner
@@ -13,7 +14,7 @@ from tests.edge.conftest import base_url, cookie_header, get, sign
 Client = TestClient[Any, Any]
 
 
-async def _code(response: Any) -> str:
+async def _code(response: ClientResponse) -> str:
     text = await response.text()
     assert response.status == 403 and response.content_type == "text/xml", (response.status, text)
     assert (

@@ -69,7 +69,9 @@ async def test_a_cookie_lives_no_longer_than_any_rule_below_it(
 ) -> None:
     client = await _client(aiohttp_client, tmp_path, keyring_dir)
     now = time.time()
-    cases = [  # (who, prefix, the longest life any grant may have; None: window + grace)
+    # (who: a subject, a subject with groups or a guest; prefix; the longest life any grant may
+    # have, None: window + grace)
+    cases: list[tuple[str | tuple[str, list[str]] | None, str, int | None]] = [
         ("alice", "tiles/", 60),  # tiles/live/ (60 s) lies below tiles/
         ("alice", "tiles/live/", 60),
         ("alice", "tiles/3/", 60),  # widened to tiles/, so tiles/live/ counts too

@@ -18,7 +18,7 @@ from tests.gateway.conftest import gateway_process, token, write_config
 
 
 def test_document_validates() -> None:
-    validate(openapi_document(Settings()))  # type: ignore[arg-type]
+    validate(openapi_document(Settings()))
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_schemathesis_finds_nothing(live_gateway: str, who: str | None, tmp_path
 
 
 def test_document_states_timeouts_and_granted_prefix() -> None:
-    paths = openapi_document(Settings())["paths"]  # type: ignore[arg-type]
+    paths = openapi_document(Settings())["paths"]
     for path in ("/v1/cookies", "/v1/signed-urls", "/v1/uploads", "/v1/deletes", "/v1/credentials"):
         assert "408" in paths[path]["post"]["responses"], path  # a body too slow to arrive
     cookie = paths["/v1/cookies"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
@@ -82,7 +82,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed(
         for route in app.router.routes()
         if route.resource is not None and route.method not in ("HEAD", "OPTIONS")
     }
-    paths = openapi_document(Settings())["paths"]  # type: ignore[arg-type]
+    paths = openapi_document(Settings())["paths"]
     documented = {(method, path) for path, item in paths.items() for method in item}
     assert routed == documented
     for (method, path), item in ((k, paths[k[1]][k[0]]) for k in documented):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.rules.access import ANONYMOUS, Principal
+from gateway.rules.access import ANONYMOUS, Principal, Rules
 from gateway.rules.load import RulesError, load_rules, parse_rules
 from gateway.service.settings import SettingsError, load_settings
 from tests.conftest import run_cli
@@ -132,7 +132,7 @@ def test_rules_semantics() -> None:
     assert rules.decide_prefix("users/alice/", alice).allowed
 
 
-def load_rules_text(text: str) -> object:
+def load_rules_text(text: str) -> Rules:
     import tomllib
 
     return parse_rules(tomllib.loads(text))

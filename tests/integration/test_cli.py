@@ -13,7 +13,7 @@ from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from tests.conftest import VECTORS, load_vector_key, run_cli
+from tests.conftest import VECTORS, load_vector_rsa_key, run_cli
 
 
 def test_keys_init_sign_verify_round_trip(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_canned_url_with_a_query_string(keyring_dir: Path, tmp_path: Path) -> No
         "--key-id",
         "K1",
     )
-    key = load_vector_key("test-rsa-2048.pem")
+    key = load_vector_rsa_key("test-rsa-2048.pem")
     botocore = CloudFrontSigner("K1", lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))
     expires = dt.datetime.fromtimestamp(1893456000, dt.UTC).replace(tzinfo=None)
     expected = botocore.generate_presigned_url(

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keys.keyring import KeyEntry, Keyring, load_keyring, write_keyring
+from gateway.keys.keyring import KeyEntry, Keyring, KeyState, load_keyring, write_keyring
 from gateway.signing.cloudfront import SignedPolicy, sign_policy
-from gateway.signing.crypto import HashAlgorithm, KeySigner, public_pem
+from gateway.signing.crypto import HashAlgorithm, KeyAlgorithm, KeySigner, public_pem
 from gateway.signing.encoding import cf_b64encode
 from gateway.signing.policy import Policy
 from tests.conftest import load_vector_key, run_cli
@@ -30,7 +30,14 @@ def keys(keyring_dir: Path) -> Path:
     """The test keyring, plus a key that signed once and has been retired since."""
     keyring = load_keyring(keyring_dir, private=False)
     retired = KeyEntry(
-        "KRETIRED", "ecdsa-p256", "retired", 1, public_pem(RETIRED.key), RETIRED.key_pair_id, 1, 2
+        "KRETIRED",
+        KeyAlgorithm.ECDSA_P256,
+        KeyState.RETIRED,
+        1,
+        public_pem(RETIRED.key),
+        RETIRED.key_pair_id,
+        1,
+        2,
     )
     write_keyring(Keyring(keyring_dir, keyring.active_id, (*keyring.entries, retired), None))
     return keyring_dir
@@ -59,8 +66,13 @@ def _cookie(signed: SignedPolicy, drop: str = "", **replace: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in values.items() if k != f"CloudFront-{drop}")
 
 
-def _custom(resource: str = f"{BASE}/tiles/*", signer: KeySigner = SIGNER, **more: int | str) -> SignedPolicy:
-    return sign_policy(Policy.make_custom(resource, LATER, **more), signer)  # type: ignore[arg-type]
+def _custom(
+    resource: str = f"{BASE}/tiles/*",
+    signer: KeySigner = SIGNER,
+    not_before: int | None = None,
+    ip_address: str | None = None,
+) -> SignedPolicy:
+    return sign_policy(Policy.make_custom(resource, LATER, not_before, ip_address), signer)
 
 
 def _raw(document: bytes) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +28,13 @@ from gateway.signing.s3 import (
     presign_request,
 )
 from tests.conftest import VECTORS, stored
+
+
+class _PostScope(TypedDict, total=False):
+    """What presign_post's key and prefix arguments may be given as."""
+
+    key: str
+    prefix: str
 
 
 def test_aws_documentation_vector() -> None:
@@ -221,7 +228,14 @@ def test_post_form_exact_key_and_prefix(seaweed: SeaweedFS, bucket: str, signer:
 
 def test_post_refuses_wide_policies() -> None:
     creds, location = AwsCredentials("AK", "SK"), S3Location()
-    for kwargs in [{"prefix": ""}, {"prefix": "users"}, {"prefix": "/"}, {}, {"key": "a", "prefix": "b/"}]:
+    scopes: list[_PostScope] = [
+        {"prefix": ""},
+        {"prefix": "users"},
+        {"prefix": "/"},
+        {},
+        {"key": "a", "prefix": "b/"},
+    ]
+    for kwargs in scopes:
         with pytest.raises(PresignError):
             presign_post(
                 creds, location, "b", now=0, expires=60, content_type="image/png", max_size=1, **kwargs

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.keys.keyring import KeyEntry, KeyState, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
-from gateway.keys.publish import LocalPublisher
+from gateway.keys.publish import LocalPublisher, Publisher
 from gateway.signing.crypto import KeyAlgorithm
 
 
@@ -55,7 +55,7 @@ def keys(tmp_path: Path) -> Path:
     return directory
 
 
-def lifecycle(keys: Path, clock: Clock, publisher: object | None = None) -> Lifecycle:
+def lifecycle(keys: Path, clock: Clock, publisher: Publisher | None = None) -> Lifecycle:
     return Lifecycle(keys, publisher or LocalPublisher(), clock=clock, sleep=clock.sleep, say=lambda m: None)
 
 
@@ -119,7 +119,7 @@ class KeyGroupClient:
         return {"KeyGroup": {"KeyGroupConfig": kwargs["KeyGroupConfig"]}, "ETag": "E2"}
 
     def get_key_group(self, **kwargs: Any) -> dict[str, Any]:
-        answer = self.client.get_key_group(**kwargs)
+        answer: dict[str, Any] = self.client.get_key_group(**kwargs)
         answer["KeyGroup"]["KeyGroupConfig"]["Items"] = list(self.items)
         return answer
 

@@ -29,8 +29,8 @@ def deploying(moto_endpoint: str) -> Iterator[Callable[[int], None]]:
     model = "cloudfront::distribution"
 
     def after(polls: int) -> None:
-        transition = {"progression": "manual", "times": polls}
-        body = {"model_name": model, "transition": transition}
+        transition: dict[str, str | int] = {"progression": "manual", "times": polls}
+        body: dict[str, str | dict[str, str | int]] = {"model_name": model, "transition": transition}
         requests.post(f"{api}/set-transition", json=body, timeout=5).raise_for_status()
 
     yield after
@@ -155,7 +155,8 @@ def test_explicit_short_wait_is_honoured_with_a_warning(moto_endpoint: str, tmp_
     assert settings.keys.propagation_seconds == 0  # set, not the default
     keys = tmp_path / "keys"
     client = KeyGroupClient(cloudfront_client(moto_endpoint), keys)
-    clock, said = Clock(), []
+    clock = Clock()
+    said: list[str] = []
     life = Lifecycle(
         keys, CloudFrontPublisher(client, client.group_id), clock=clock, sleep=clock.sleep, say=said.append
     )

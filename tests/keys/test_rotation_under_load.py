@@ -8,11 +8,17 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TypedDict
 
 import aiohttp
 
 from gateway.keys.keyring import load_keyring
 from tests.stackutil import running_stack
+
+
+class _Latest(TypedDict):
+    key: str
+    cookies: dict[str, str]
 
 
 async def _cli(*args: str) -> str:
@@ -61,7 +67,7 @@ async def test_rotation_under_load(tmp_path: Path) -> None:
             status, old_key, old_cookies = await _grant(session, edge, token)
             assert status == 200
             results: Counter[str] = Counter()
-            latest = {"key": old_key, "cookies": old_cookies}
+            latest: _Latest = {"key": old_key, "cookies": old_cookies}
             stop = asyncio.Event()
 
             async def worker(index: int) -> None:
@@ -70,7 +76,7 @@ async def test_rotation_under_load(tmp_path: Path) -> None:
                     status, key, cookies = await _grant(session, edge, token)
                     results[f"grant {status}"] += 1
                     if status == 200:
-                        latest.update(key=key, cookies=cookies)
+                        latest["key"], latest["cookies"] = key, cookies
                         results[f"tile-new {await _tile(session, edge, cookies, n)}"] += 1
                     results[f"tile-old {await _tile(session, edge, old_cookies, n)}"] += 1
                     n += 7

@@ -63,12 +63,13 @@ async def test_case_3_audience_and_issuer(jwks_client: Any) -> None:  # noqa: F8
 
 
 async def test_case_4_keys_are_never_taken_from_the_token(jwks_client: Any) -> None:  # noqa: F811
-    for header in [
+    headers: list[dict[str, object]] = [
         {"jku": "https://evil.test/k"},
         {"x5u": "https://evil.test/c"},
         {"x5c": ["MIIB"]},
         {"jwk": {"kty": "RSA", "n": "x", "e": "AQAB"}},
-    ]:
+    ]
+    for header in headers:
         assert await _status(jwks_client, _token(headers=header)) == 401
     assert await _status(jwks_client, _token(kid="../../etc/passwd")) == 401
 

@@ -6,6 +6,7 @@ import ast
 import asyncio
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,13 @@ def test_case_47_missing_or_corrupt_key_stops_start_up_with_one_line(tmp_path: P
     config = write_config(tmp_path, keys)
     pem = keys / keyring.active.file
     original = pem.read_bytes()
-    for corrupt in [
+    corruptions: list[Callable[[], object]] = [
         lambda: pem.unlink(),
         lambda: pem.write_bytes(b""),
         lambda: pem.write_bytes(original[:300]),
         lambda: pem.chmod(0o644),
-    ]:
+    ]
+    for corrupt in corruptions:
         pem.write_bytes(original)
         pem.chmod(0o600)
         corrupt()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from tests.gateway.conftest import bearer
 
@@ -20,12 +21,13 @@ ENDPOINTS = [
     ("GET", "/v1/r/x"),
     ("DELETE", "/v1/cookies"),
 ]
+Json: TypeAlias = bool | int | float | str | list["Json"] | dict[str, "Json"] | None
 FIELDS = ["prefix", "paths", "path", "policy", "content_type", "content_length", "method", "duration_seconds"]
 
 
-def _value(rng: random.Random, depth: int = 0) -> Any:
+def _value(rng: random.Random, depth: int = 0) -> Json:
     choice = rng.randrange(10 if depth < 3 else 7)
-    return [
+    makers: list[Callable[[], Json]] = [
         lambda: None,
         lambda: rng.choice([True, False]),
         lambda: rng.randint(-(2**70), 2**70),
@@ -36,7 +38,8 @@ def _value(rng: random.Random, depth: int = 0) -> Any:
         lambda: [_value(rng, depth + 1) for _ in range(rng.randrange(0, 5))],
         lambda: {rng.choice(FIELDS): _value(rng, depth + 1) for _ in range(rng.randrange(0, 5))},
         lambda: {"paths": [_value(rng, depth + 1) for _ in range(rng.randrange(0, 120))]},
-    ][choice]()
+    ]
+    return makers[choice]()
 
 
 async def test_random_json_bodies_never_5xx(client: Any) -> None:

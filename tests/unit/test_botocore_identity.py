@@ -12,9 +12,9 @@ from gateway.signing.cloudfront import sign_policy
 from gateway.signing.crypto import KeySigner
 from gateway.signing.encoding import object_url
 from gateway.signing.policy import Policy
-from tests.conftest import load_vector_key
+from tests.conftest import load_vector_rsa_key
 
-KEY = load_vector_key("test-rsa-2048.pem")
+KEY = load_vector_rsa_key("test-rsa-2048.pem")
 BASE = "https://d111111abcdef8.cloudfront.net"
 
 

@@ -94,8 +94,8 @@ def _loaded(cls: type[Any], skip: tuple[str, ...], section: str = "") -> list[tu
     for name, kind in typing.get_type_hints(cls).items():
         if name in skip:
             continue
-        if dataclasses.is_dataclass(kind):
-            out += _loaded(kind, (), name)  # type: ignore[arg-type]
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            out += _loaded(kind, (), name)
         else:
             out.append((section, name))
     return out

@@ -25,8 +25,14 @@ NOW = 1_800_000_000
 LATER = NOW + 600
 
 
-def _custom(resource: str, expires: int = LATER, signer: KeySigner = RSA, **more: Any) -> SignedPolicy:
-    return sign_policy(Policy.make_custom(resource, expires, **more), signer)
+def _custom(
+    resource: str,
+    expires: int = LATER,
+    signer: KeySigner = RSA,
+    not_before: int | None = None,
+    ip_address: str | None = None,
+) -> SignedPolicy:
+    return sign_policy(Policy.make_custom(resource, expires, not_before, ip_address), signer)
 
 
 def _cookies(signed: SignedPolicy) -> tuple[tuple[str, str], ...]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -112,8 +114,8 @@ def _write_pem(path: Path, data: bytes, mode: int = 0o600) -> None:
         ),
     ],
 )
-def test_bad_private_key_file(keyring_dir: Path, corrupt: object, expected: str) -> None:
-    corrupt(keyring_dir / "KTESTRSA.pem")  # type: ignore[operator]
+def test_bad_private_key_file(keyring_dir: Path, corrupt: Callable[[Path], object], expected: str) -> None:
+    corrupt(keyring_dir / "KTESTRSA.pem")
     assert expected in _problems(keyring_dir)
 
 
@@ -140,9 +142,11 @@ def test_every_problem_is_reported_together(keyring_dir: Path) -> None:
         (lambda d: d["keys"].append(dict(d["keys"][0])), "lists a key id twice"),
     ],
 )
-def test_keyring_document_rules(keyring_dir: Path, edit: object, expected: str) -> None:
+def test_keyring_document_rules(
+    keyring_dir: Path, edit: Callable[[dict[str, Any]], object], expected: str
+) -> None:
     doc = json.loads((keyring_dir / "keyring.json").read_text())
-    edit(doc)  # type: ignore[operator]
+    edit(doc)
     (keyring_dir / "keyring.json").write_text(json.dumps(doc))
     assert expected in _problems(keyring_dir)
 
@@ -173,10 +177,10 @@ def test_trusted_keys_verify_but_retired_do_not(keyring_dir: Path) -> None:
     assert set(load_keyring(keyring_dir).public_keys) == {"K2TESTRSA00001", "K2OLD"}
 
 
-def _pending(doc: dict[str, object], **fields: object) -> None:
+def _pending(doc: dict[str, list[dict[str, object]]], **fields: object) -> None:
     ec_pub = (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
     entry = {"id": "KNEW", "algorithm": "ecdsa-p256", "state": "pending", "created": 5, "public_key": ec_pub}
-    doc["keys"].append({**entry, **fields})  # type: ignore[attr-defined]
+    doc["keys"].append({**entry, **fields})
 
 
 def test_published_time_is_kept_and_older_keyrings_load_without_it(keyring_dir: Path) -> None:

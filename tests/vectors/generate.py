@@ -30,7 +30,8 @@ def sign(key: str, hash_name: str, message: bytes) -> bytes:
                               input=message, capture_output=True, check=True).stdout
     sk = ecdsa.SigningKey.from_pem((HERE / key).read_text())
     hashfunc = hashlib.sha1 if hash_name == "SHA1" else hashlib.sha256
-    return sk.sign_deterministic(message, hashfunc=hashfunc, sigencode=sigencode_der)
+    signature: bytes = sk.sign_deterministic(message, hashfunc=hashfunc, sigencode=sigencode_der)
+    return signature
 
 
 CASES = [
@@ -44,7 +45,7 @@ CASES = [
 ]
 
 
-def policy_for(kind, resource, not_before, ip):
+def policy_for(kind: str, resource: str, not_before: int | None, ip: str | None) -> str:
     if kind == "canned":
         return ('{"Statement":[{"Resource":"%s","Condition":{"DateLessThan":{"AWS:EpochTime":%d}}}]}'
                 % (resource, EXPIRES))
