@@ -29,8 +29,8 @@ DEV_ACCESS_KEY = "AKIALOCALDEV00000001"
 DEV_SECRET_KEY = "local-dev-secret-not-for-production"  # noqa: S105 - loopback SeaweedFS only
 BUCKET = "demo"
 # The first Ctrl-C gives every process this long to stop on SIGTERM (SeaweedFS needs about two
-# seconds); what is left is killed, and a second Ctrl-C kills it at once.
-STOP_SECONDS = 5.0
+# seconds, more on a busy machine); what is left is killed, and a second Ctrl-C kills it at once.
+STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ class Stack:
         if fill_bucket(self.s3.client(), BUCKET, config.edge_url):
             print(f"filled bucket '{BUCKET}' with demo tiles and images", flush=True)
         if not (config.keys_dir / KEYRING_FILE).exists():
-            keyring = init_keyring(config.keys_dir, KeyAlgorithm.ECDSA_P256)
+            keyring = init_keyring(config.keys_dir, KeyAlgorithm.RSA_2048)  # the default for new keyrings
             print(f"created development key {keyring.active_id} in {config.keys_dir}", flush=True)
         gateway_toml, edge_toml = write_configs(config)
         gateway, gateway_log = self._spawn("gateway", "serve", "--config", str(gateway_toml))
