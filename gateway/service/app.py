@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import aiohttp_cors
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from gateway.common.netutil import TrustedProxies
 from gateway.credentials.vendor import CredentialVendor
@@ -19,7 +21,7 @@ from gateway.service.auth import Authenticator
 from gateway.service.grants import Granter
 from gateway.service.handlers import cookies, credentials, meta, uploads, urls
 from gateway.service.metrics import Metrics
-from gateway.service.middlewares import Handler, errors_and_metrics
+from gateway.service.middlewares import Handler, errors_and_metrics, origin_guard
 from gateway.service.ratelimit import RateLimiter
 from gateway.service.s3client import S3Access
 from gateway.service.s3grants import S3Grants
@@ -100,9 +102,34 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             yield
 
 
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """``/metrics`` alone on ``server.metrics_port``, for a scraper inside the network: the public
+    port refuses it without the origin secret, which a scraper does not have."""
+    server = app[appkeys.SETTINGS].server
+    alone = web.Application()
+    alone[appkeys.METRICS] = app[appkeys.METRICS]
+    alone.router.add_get("/metrics", meta.metrics, allow_head=False)
+    runner = web.AppRunner(alone, access_log=None)
+    await runner.setup()
+    # Each `--workers` process binds the port too, as it does the main one.
+    reuse = hasattr(socket, "SO_REUSEPORT")
+    await web.TCPSite(runner, server.host, server.metrics_port, reuse_port=reuse).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def _middlewares(settings: Settings) -> list[Middleware]:
+    server = settings.server
+    secrets = tuple(s for s in (server.origin_secret, server.origin_secret_previous) if s)
+    guard = [origin_guard(server.origin_secret_header, secrets)] if secrets else []
+    return [errors_and_metrics, *guard]
+
+
 def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Application:
     """Build the gateway.  Keyring and rules load here, so a bad file fails before serving."""
-    app = web.Application(middlewares=[errors_and_metrics], client_max_size=settings.server.max_body_bytes)
+    app = web.Application(middlewares=_middlewares(settings), client_max_size=settings.server.max_body_bytes)
     metrics = Metrics()
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = metrics
@@ -139,6 +166,8 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
             settings.s3.secret_access_key or None,
         )
     app.cleanup_ctx.append(_resources)
+    if settings.server.metrics_port:
+        app.cleanup_ctx.append(_metrics_listener)
     _routes(app)
     if settings.demo.enabled:
         from gateway.service.demo import add_demo_routes

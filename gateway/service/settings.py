@@ -51,6 +51,17 @@ class ServerSettings:
             it opens, and an idle keep-alive connection is closed after it.
         body_timeout_seconds: The body must arrive this soon after the head; else 408 and the
             connection closes.
+        origin_secret_header: The header the CDN adds to every request it sends to the gateway
+            (CloudFront origin custom header) carrying ``origin_secret``.
+        origin_secret: Empty: off.  Else every request must carry ``origin_secret_header`` with
+            exactly this value (32 characters or more), or gets 403, except ``/healthz`` and
+            ``/readyz`` (the load balancer's checks); only such requests have their client address
+            read from ``CloudFront-Viewer-Address``.  Never printed.
+        origin_secret_previous: A second accepted value while the secret is being replaced (set the
+            new one here and in the CDN, then drop the old); empty: none.  Never printed.
+        metrics_port: 0: ``/metrics`` only on ``port`` (behind ``origin_secret`` when it is set).
+            Else also served alone on this port of ``host``, for a scraper inside the network; keep
+            the load balancer off it.
     """
 
     host: str = "127.0.0.1"
@@ -67,6 +78,10 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = ()
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 10.0
+    origin_secret_header: str = "X-Origin-Verify"  # noqa: S105 (a header name, not a secret)
+    origin_secret: Secret = NO_SECRET
+    origin_secret_previous: Secret = NO_SECRET
+    metrics_port: int = 0
 
 
 @dataclass(frozen=True)

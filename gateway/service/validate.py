@@ -7,6 +7,7 @@ cookies outside development) stops start-up instead of falling back to something
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -16,6 +17,16 @@ from gateway.service.checks import cookie_domain_problem, missing_path
 
 if TYPE_CHECKING:
     from gateway.service.settings import Settings
+
+# An HTTP field name (RFC 9110 5.1: a token).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Names CloudFront will not add as an origin custom header, or that it sets itself (CloudFront
+# Developer Guide, "Add custom headers to origin requests": custom headers that CloudFront can't add).
+_RESERVED_PREFIXES = ("cloudfront-", "x-amz-", "x-edge-")
+_RESERVED = frozenset(
+    "host authorization cache-control connection content-length cookie upgrade via "
+    "x-forwarded-for x-forwarded-proto x-real-ip x-cache".split()
+)
 
 
 def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
@@ -27,6 +38,7 @@ def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
             problems.append(f"server.trusted_proxies entry {entry!r} is not an IP address or CIDR")
+    _origin_problems(s, problems)
     positive(
         problems,
         **{
@@ -92,10 +104,36 @@ def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
             problems.append(f"cors.origins entry {origin!r} must be an exact scheme://host[:port]")
     # Each names the value as written, the path it resolved to and what to do about it.
     missing = [
-        missing_path("signing.keys_dir", s.signing.keys_dir, base_dir, "cdn-gateway keys init --keys {path}"),
+        None  # with keys.store the keyring is read from the store, not from keys_dir
+        if s.keys.store
+        else missing_path(
+            "signing.keys_dir", s.signing.keys_dir, base_dir, "cdn-gateway keys init --keys {path}"
+        ),
         missing_path("rules_file", s.rules_file, base_dir, "write the access [[rules]] there (README)"),
     ]
     if s.auth.jwks_file:
         hint = "save the identity provider's JWKS document there, or set auth.jwks_url"
         missing.append(missing_path("auth.jwks_file", s.auth.jwks_file, base_dir, hint))
     problems.extend(problem for problem in missing if problem)
+
+
+def _origin_problems(s: Settings, problems: list[str]) -> None:
+    """The origin secret must be unguessable and travel in a header the CDN can add."""
+    server = s.server
+    name = server.origin_secret_header
+    if not _TOKEN.fullmatch(name):
+        problems.append(f"server.origin_secret_header {name!r} is not an HTTP header name")
+    elif name.lower().startswith(_RESERVED_PREFIXES) or name.lower() in _RESERVED:
+        problems.append(f"server.origin_secret_header {name!r} is a header CloudFront sets or will not add")
+    for setting, secret in (
+        ("origin_secret", server.origin_secret),
+        ("origin_secret_previous", server.origin_secret_previous),
+    ):
+        if secret and (len(secret) < 32 or not (secret.isascii() and secret.isprintable()) or " " in secret):
+            problems.append(f"server.{setting} must be 32 or more printable ASCII characters, no spaces")
+    if server.origin_secret_previous and not server.origin_secret:
+        problems.append("server.origin_secret_previous needs server.origin_secret")
+    if server.metrics_port and not 0 < server.metrics_port < 65536:
+        problems.append("server.metrics_port must be 0 (off) or 1-65535")
+    elif server.metrics_port and server.metrics_port == server.port:
+        problems.append("server.metrics_port must differ from server.port")

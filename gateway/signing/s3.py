@@ -21,6 +21,7 @@ from botocore.credentials import ReadOnlyCredentials
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's hard limit (X-Amz-Expires <= 604800)
 # Refuse to hand out a URL that dies with the credentials a moment after we sign it.
 CREDENTIAL_MARGIN_SECONDS = 60
+BUCKET_OWNER_ACL = "bucket-owner-full-control"  # the canned ACL a POST form pins (see presign_post)
 
 
 class PresignError(ValueError):
@@ -228,10 +229,14 @@ def presign_post(
     scope = auth.scope(request)
     key_field = key if key is not None else f"{prefix}${{filename}}"
     key_condition: Any = {"key": key} if key is not None else ["starts-with", "$key", prefix]
-    # acl is pinned to private: an extra "acl=public-read" field then fails the policy everywhere.
+    # acl is pinned, so an "acl=public-read" field fails the policy everywhere, to the one canned ACL
+    # a bucket with ACLs disabled (Object Ownership "bucket owner enforced", as deploy/cloudformation
+    # makes it) accepts: any other is refused with AccessControlListNotSupported (S3 User Guide,
+    # "Troubleshooting" under Object Ownership).  With ACLs enabled it leaves the object the
+    # bucket owner's alone, as "private" would for a same-account writer.
     fields = {
         "key": key_field,
-        "acl": "private",
+        "acl": BUCKET_OWNER_ACL,
         "Content-Type": content_type,
         "x-amz-algorithm": "AWS4-HMAC-SHA256",
         "x-amz-credential": scope,
@@ -240,7 +245,7 @@ def presign_post(
     conditions: list[Any] = [
         {"bucket": bucket},
         key_condition,
-        {"acl": "private"},
+        {"acl": BUCKET_OWNER_ACL},
         {"Content-Type": content_type},
         ["content-length-range", min_size, max_size],
         {"x-amz-algorithm": "AWS4-HMAC-SHA256"},

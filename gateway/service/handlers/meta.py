@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from aiohttp import web
+from botocore.exceptions import ClientError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.keys.keyring import KeyState
@@ -45,10 +46,24 @@ async def _s3_state(app: web.Application) -> str:
     try:
         await asyncio.wait_for(asyncio.to_thread(client.head_bucket, Bucket=bucket), timeout=3)
         result = "ok"
-    except Exception as exc:  # any failure is "down"; the reason is for the log only
+    except ClientError as exc:
+        result = _answered(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+    except Exception as exc:  # no answer (connection, timeout): down; the reason is for the log only
         result = f"down ({type(exc).__name__})"
     state.s3, state.checked = result, time.monotonic()
     return result
+
+
+def _answered(status: object) -> str:
+    """S3 answered HeadBucket with an error.  403 still proves it reachable: a role that may only
+    write under a prefix is not allowed HeadBucket, which needs s3:ListBucket (S3 API Reference,
+    "HeadBucket"); presigning needs no S3 call at all.  404 says the bucket does not exist, so
+    every presigned request would fail."""
+    if status == 403:
+        return "ok"
+    if status == 404:
+        return "down (no such bucket)"
+    return f"down (HTTP {status})" if isinstance(status, int) else "down (ClientError)"
 
 
 async def readyz(request: web.Request) -> web.Response:
