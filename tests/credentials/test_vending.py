@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from moto.sts.models import sts_backends
+from pytest_aiohttp import AiohttpClient
 
 from gateway.service import appkeys
 from gateway.service.app import create_app
@@ -33,7 +34,7 @@ WRITABLE = RULES.replace(
 
 
 async def _client(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, rules: str = WRITABLE, **credentials: Any
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, rules: str = WRITABLE, **credentials: Any
 ) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "media")
     settings.rules_file.write_text(rules)
@@ -51,7 +52,7 @@ async def _client(
 
 
 async def test_vends_scoped_credentials(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     app, client = await _client(
         aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint, external_id=Secret("partner-42")
@@ -96,7 +97,7 @@ async def test_vends_scoped_credentials(
 
 
 async def test_no_put_object_unless_the_rule_opts_in(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     """The gateway may presign uploads to users/{sub}/, but IAM cannot hold its content types and
     size limit: without credentials_write the vended credentials cannot write at all."""
@@ -110,7 +111,7 @@ async def test_no_put_object_unless_the_rule_opts_in(
     assert "s3:GetObject" in role.policy and "s3:PutObject" not in role.policy
 
 
-async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str) -> None:
+async def test_refusals(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str) -> None:
     _, client = await _client(aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint)
     assert (await client.post("/v1/credentials", json={})).status == 401  # never for guests
     assert (
@@ -125,7 +126,7 @@ async def test_refusals(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, 
 
 
 async def test_federation_token_mode(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
 ) -> None:
     _, client = await _client(
         aiohttp_client,
@@ -141,7 +142,7 @@ async def test_federation_token_mode(
 
 @pytest.mark.parametrize("mode", ["refuse", "hang"])
 async def test_sts_down_or_slow_gives_503(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, moto_endpoint: str, mode: Mode
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str, mode: Mode
 ) -> None:
     parts = urllib.parse.urlsplit(moto_endpoint)
     proxy = FaultProxy(parts.hostname or "127.0.0.1", parts.port or 80)

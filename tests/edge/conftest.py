@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
 from devstack.seaweed import SeaweedFS
@@ -64,7 +65,7 @@ def filled_bucket(seaweed: SeaweedFS, bucket: str) -> str:
     return bucket
 
 
-async def start_edge(aiohttp_client: Any, settings: EdgeSettings, *more_urls: str) -> TestClient[Any, Any]:
+async def start_edge(aiohttp_client: AiohttpClient, settings: EdgeSettings, *more_urls: str) -> TestClient[Any, Any]:
     """Serve ``settings`` on a port chosen first, so that the distribution URL names it."""
     port = free_port()
     distribution = EdgeDistribution((f"http://127.0.0.1:{port}", *more_urls))
@@ -75,7 +76,7 @@ async def start_edge(aiohttp_client: Any, settings: EdgeSettings, *more_urls: st
 
 @pytest.fixture
 async def edge(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> TestClient[Any, Any]:
     return await start_edge(aiohttp_client, edge_settings(seaweed, filled_bucket, keyring_dir))
 

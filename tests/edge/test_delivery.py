@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import EdgeSettings
@@ -46,7 +47,7 @@ def _cookies(edge: Client) -> dict[str, str]:
 
 
 async def test_an_origin_failing_mid_transfer_truncates_never_appends(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
 ) -> None:
     seaweed.client().put_object(Bucket=filled_bucket, Key="mid/obj.bin", Body=MID, CacheControl="max-age=300")
     edge = await start_edge(aiohttp_client, _through(seaweed, filled_bucket, keyring_dir, proxy))
@@ -68,7 +69,7 @@ async def test_an_origin_failing_mid_transfer_truncates_never_appends(
 
 
 async def test_ranges_of_cached_objects_come_from_the_cache_at_once(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
 ) -> None:
     edge = await start_edge(aiohttp_client, _through(seaweed, filled_bucket, keyring_dir, proxy))
     cookies = _cookies(edge)
@@ -98,7 +99,7 @@ async def test_ranges_of_cached_objects_come_from_the_cache_at_once(
 
 
 async def test_ranges_of_stale_objects_during_an_outage(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
 ) -> None:
     seaweed.client().put_object(
         Bucket=filled_bucket, Key="brief/obj.txt", Body=b"0123456789", CacheControl="max-age=1"
@@ -113,7 +114,7 @@ async def test_ranges_of_stale_objects_during_an_outage(
 
 
 async def test_stalled_viewers_cannot_hold_the_origin_pool(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     huge = os.urandom(24 * 1024 * 1024)  # more than loopback socket buffers can swallow
     seaweed.client().put_object(Bucket=filled_bucket, Key="big/huge.bin", Body=huge)

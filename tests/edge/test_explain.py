@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
+from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
 from gateway.common.config import SettingsError
@@ -32,7 +32,7 @@ def _expired(base: str, seconds_ago: int = 200) -> dict[str, str]:
 
 
 async def test_refusals_say_why_in_development(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     settings = edge_settings(seaweed, filled_bucket, keyring_dir)
     edge = await start_edge(
@@ -73,7 +73,7 @@ async def test_refusals_say_why_in_development(
 
 
 async def test_production_answers_say_nothing_more(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     settings = edge_settings(seaweed, filled_bucket, keyring_dir)
     assert (settings.environment, settings.debug.explain) == ("production", False)  # the defaults

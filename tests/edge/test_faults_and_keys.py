@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import Behavior
@@ -32,7 +33,7 @@ async def proxy(seaweed: SeaweedFS) -> AsyncIterator[FaultProxy]:
 
 
 async def test_origin_down_or_slow(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, proxy: FaultProxy
 ) -> None:
     settings = edge_settings(
         seaweed, filled_bucket, keyring_dir, endpoint_url=proxy.url, read_timeout_seconds=1.0
@@ -70,7 +71,7 @@ def _edit_keyring(directory: Path, **changes: Any) -> None:
 
 
 async def test_retired_key_refused_and_reload_is_live(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, tmp_path: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, tmp_path: Path
 ) -> None:
     import shutil
 
@@ -108,7 +109,7 @@ async def test_retired_key_refused_and_reload_is_live(
 
 
 async def test_custom_origin_behavior_proxies(
-    aiohttp_client: Any, aiohttp_server: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     seen: list[dict[str, str]] = []
 

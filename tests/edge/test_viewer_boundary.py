@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
 from gateway.edge.settings import Behavior
@@ -54,7 +55,7 @@ async def test_host_header_cannot_move_a_grant_onto_another_prefix(edge: Client)
 
 
 async def test_only_configured_distribution_urls_are_served(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     edge = await start_edge(
         aiohttp_client, edge_settings(seaweed, filled_bucket, keyring_dir), "http://cdn.test"
@@ -96,7 +97,7 @@ async def test_only_configured_distribution_urls_are_served(
 
 
 async def test_absolute_form_targets_use_their_own_authority(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     edge = await start_edge(
         aiohttp_client, edge_settings(seaweed, filled_bucket, keyring_dir), "http://cdn.test"
@@ -119,7 +120,7 @@ async def test_absolute_form_targets_use_their_own_authority(
 
 
 async def test_scheme_comes_from_tls_or_a_trusted_proxy_only(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     """Behind a TLS-terminating proxy the viewer asked for https://; a viewer cannot just say so."""
     base = edge_settings(seaweed, filled_bucket, keyring_dir)
@@ -148,7 +149,7 @@ async def test_scheme_comes_from_tls_or_a_trusted_proxy_only(
 
 
 async def test_behaviours_match_the_decoded_path_that_names_the_object(
-    aiohttp_client: Any, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path
 ) -> None:
     """``/users/*`` signed and ``*`` public: no spelling of a users/ path may take the public one."""
     settings = dataclasses.replace(

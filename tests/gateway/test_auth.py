@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.service.app import create_app
 from gateway.service.settings import AuthSettings, Secret
@@ -76,7 +77,7 @@ def jwks_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, jwks_file: Path) -> Any:
+async def client(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, jwks_file: Path) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     auth = AuthSettings(jwks_file=str(jwks_file), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=5)
     settings = dataclasses.replace(
@@ -142,7 +143,7 @@ async def test_leeway_is_small(client: Any) -> None:
 
 
 async def test_jwks_url_refreshes_on_unknown_kid(
-    aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, tmp_path: Path, keyring_dir: Path
 ) -> None:
     keys = [_jwk(RSA_KEY.public_key(), "rsa1")]
     fetches = []

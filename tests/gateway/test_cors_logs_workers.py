@@ -8,10 +8,12 @@ import os
 import signal
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.service.accesslog import ServiceAccessLogger
 from gateway.service.app import create_app
@@ -19,7 +21,7 @@ from gateway.service.settings import CorsSettings
 from tests.gateway.conftest import answers, bearer, gateway_process, make_settings, write_config
 
 
-async def test_cors_exact_origins_only(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path) -> None:
+async def test_cors_exact_origins_only(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     settings = dataclasses.replace(settings, cors=CorsSettings(origins=("https://app.test",)))
     client = await aiohttp_client(create_app(settings))
@@ -47,15 +49,15 @@ async def test_cors_exact_origins_only(aiohttp_client: Any, tmp_path: Path, keyr
 
 
 async def test_access_log_has_no_secrets(
-    aiohttp_client: Any,
-    aiohttp_server: Any,
+    aiohttp_client: AiohttpClient,
+    aiohttp_server: AiohttpServer,
     tmp_path: Path,
     keyring_dir: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     server = await aiohttp_server(create_app(settings), access_log_class=ServiceAccessLogger)
-    client = await aiohttp_client(server)
+    client: TestClient[web.Request, None] = await aiohttp_client(server)
     caplog.set_level(logging.DEBUG)
     headers = bearer("alice")
     cookie = await client.post("/v1/cookies", json={"prefix": "tiles/"}, headers=headers)

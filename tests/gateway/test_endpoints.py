@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 from yarl import URL
 
 from gateway.signing.encoding import cf_b64decode
@@ -204,7 +205,7 @@ async def test_error_statuses(
 
 
 async def test_rate_limits_per_user_and_per_guest_ip(
-    aiohttp_client: Any, tmp_path: Any, keyring_dir: Any
+    aiohttp_client: AiohttpClient, tmp_path: Any, keyring_dir: Any
 ) -> None:
     import dataclasses
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pytest_aiohttp import AiohttpClient
 
 from gateway.rules.access import ANONYMOUS, Principal
 from gateway.rules.load import parse_rules
@@ -40,7 +41,7 @@ grant_seconds = 120
 """
 
 
-async def _client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, **cookies: Any) -> Any:
+async def _client(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, **cookies: Any) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     settings.rules_file.write_text(RULES + NESTED)
     if cookies:
@@ -65,7 +66,7 @@ def _set_cookies(response: Any) -> list[tuple[str, str, str]]:
 
 
 async def test_a_cookie_lives_no_longer_than_any_rule_below_it(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     client = await _client(aiohttp_client, tmp_path, keyring_dir)
     now = time.time()
@@ -96,7 +97,7 @@ async def test_a_cookie_lives_no_longer_than_any_rule_below_it(
 
 
 async def test_nested_asks_get_the_broadest_grant_and_clear_leftovers(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     client = await _client(aiohttp_client, tmp_path, keyring_dir)
     alice = bearer("alice")
@@ -130,7 +131,7 @@ async def test_nested_asks_get_the_broadest_grant_and_clear_leftovers(
 
 
 async def test_a_fixed_cookie_path_is_never_cleared_by_a_widened_grant(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     client = await _client(aiohttp_client, tmp_path, keyring_dir, path="/")
     response = await client.post("/v1/cookies", json={"prefix": "tiles/3/"}, headers=bearer("alice"))
@@ -141,7 +142,7 @@ async def test_a_fixed_cookie_path_is_never_cleared_by_a_widened_grant(
 
 @pytest.mark.parametrize("fixed_path", ["", "/"])
 async def test_cookies_a_browser_would_drop_are_refused(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, fixed_path: str
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, fixed_path: str
 ) -> None:
     client = await _client(aiohttp_client, tmp_path, keyring_dir, path=fixed_path)
     # 1,024 bytes of UTF-8, the longest prefix allowed, in one segment: a guest cannot read all of

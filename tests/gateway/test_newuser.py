@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pytest_aiohttp import AiohttpClient
 
 from gateway.service.app import create_app
 from gateway.service.settings import AuthSettings, CorsSettings
@@ -28,13 +29,13 @@ def _hs256(**claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt.encode(body, DEV_SECRET, algorithm='HS256')}"}
 
 
-async def _dev_client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, **changes: Any) -> Any:
+async def _dev_client(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, **changes: Any) -> Any:
     settings = dataclasses.replace(make_settings(tmp_path, keyring_dir, None, "b"), **changes)
     return await aiohttp_client(create_app(settings))
 
 
 async def test_a_string_groups_claim_is_one_group(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     client = await _dev_client(aiohttp_client, tmp_path, keyring_dir)
     as_string = await client.post(
@@ -55,7 +56,7 @@ async def test_a_string_groups_claim_is_one_group(
     [({"design": True}, "dict"), (7, "int"), (["design", 3], "list holding int"), (True, "bool")],
 )
 async def test_other_groups_types_are_no_groups_and_one_log_line(
-    aiohttp_client: Any,
+    aiohttp_client: AiohttpClient,
     tmp_path: Path,
     keyring_dir: Path,
     caplog: pytest.LogCaptureFixture,
@@ -76,7 +77,7 @@ async def test_other_groups_types_are_no_groups_and_one_log_line(
 
 
 @pytest.fixture
-async def idp_client(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path) -> Any:
+async def idp_client(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path) -> Any:
     jwk = dict(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key())), kid="k1")
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}))
@@ -126,7 +127,7 @@ async def test_401_log_says_which_of_issuer_or_audience_and_both_values(
 
 
 async def test_refused_preflights_log_origin_and_reason(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, caplog: pytest.LogCaptureFixture
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await _dev_client(
         aiohttp_client, tmp_path, keyring_dir, cors=CorsSettings(origins=("https://app.test",))
@@ -174,7 +175,7 @@ async def test_refused_preflights_log_origin_and_reason(
 
 
 async def test_a_parent_cookie_domain_reaches_set_cookie(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     """A domain that passes the start-up checks is the one browsers get (checked in
     tests/gateway/test_settings_rules.py and tests/integration/test_newuser_cli.py)."""

@@ -8,6 +8,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from pytest_aiohttp import AiohttpClient
+
 from gateway.service import appkeys
 from gateway.service.app import create_app
 from gateway.service.faircache import FairCache
@@ -26,7 +28,7 @@ def _counter(app: Any, name: str, label: str) -> float:
 
 
 async def test_a_batch_of_new_paths_is_429_once_the_signature_budget_is_spent(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     app = _app(tmp_path, keyring_dir, burst=10)
     client = await aiohttp_client(app)
@@ -60,7 +62,7 @@ async def test_a_batch_of_new_paths_is_429_once_the_signature_budget_is_spent(
 
 
 async def test_one_users_flood_of_misses_leaves_others_cached_grants(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     app = _app(tmp_path, keyring_dir, burst=10_000, cache_size=20)
     client = await aiohttp_client(app)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from pytest_aiohttp import AiohttpClient
 
 from gateway.service.app import create_app
 from gateway.service.settings import Settings
@@ -30,7 +31,7 @@ async def _wait_for_window_start(window: int, margin: float = 0.3) -> None:
 
 
 async def test_same_window_same_bytes_next_window_new(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     settings = make_settings(
         tmp_path, keyring_dir, None, "b", window_seconds=2, grace_seconds=1, not_before_skew_seconds=0
@@ -49,7 +50,7 @@ async def test_same_window_same_bytes_next_window_new(
     assert later[2]["expires"] == body["expires"] + 2
 
 
-async def test_cache_hits_after_first_grant(aiohttp_client: Any, settings: Settings) -> None:
+async def test_cache_hits_after_first_grant(aiohttp_client: AiohttpClient, settings: Settings) -> None:
     app = create_app(settings)
     client = await aiohttp_client(app)
     from gateway.service import appkeys

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from gateway.common.config import SettingsError
 from gateway.service.app import create_app
@@ -17,7 +17,7 @@ from tests.gateway.conftest import make_settings, write_config
 
 @pytest.mark.parametrize(("trusted", "separate"), [(("127.0.0.0/8",), True), (("10.0.0.0/8",), False)])
 async def test_guest_budgets_follow_the_forwarded_address_only_behind_a_trusted_range(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, trusted: tuple[str, ...], separate: bool
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, trusted: tuple[str, ...], separate: bool
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     server = dataclasses.replace(

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
 from gateway.service.app import create_app
@@ -32,7 +33,7 @@ def sha256(data: bytes) -> str:
 
 @pytest.fixture
 async def gateway(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
 ) -> Any:
     return await aiohttp_client(create_app(make_settings(tmp_path, keyring_dir, seaweed, bucket)))
 

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.service.accesslog import ServiceAccessLogger
 from gateway.service.app import create_app
@@ -98,8 +101,8 @@ async def test_case_6_an_expired_or_revoked_token_gets_nothing_even_when_cached(
 
 
 async def test_case_7_tokens_only_in_the_header_and_never_logged(
-    aiohttp_client: Any,
-    aiohttp_server: Any,
+    aiohttp_client: AiohttpClient,
+    aiohttp_server: AiohttpServer,
     tmp_path: Path,
     keyring_dir: Path,
     caplog: pytest.LogCaptureFixture,
@@ -107,7 +110,7 @@ async def test_case_7_tokens_only_in_the_header_and_never_logged(
     server = await aiohttp_server(
         create_app(make_settings(tmp_path, keyring_dir, None, "b")), access_log_class=ServiceAccessLogger
     )
-    client = await aiohttp_client(server)
+    client: TestClient[web.Request, None] = await aiohttp_client(server)
     caplog.set_level(logging.DEBUG)
     secret = token("alice")
     # A token in the query string is not a credential: the caller stays anonymous.

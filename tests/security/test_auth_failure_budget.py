@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import jwt
+from pytest_aiohttp import AiohttpClient
 
 from gateway.service import appkeys
 from gateway.service.app import create_app
@@ -24,7 +24,7 @@ def _forged(sub: str) -> dict[str, str]:
 
 
 async def test_failed_authentications_are_rate_limited_per_address(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     server = dataclasses.replace(
@@ -64,7 +64,7 @@ async def test_failed_authentications_are_rate_limited_per_address(
 
 
 async def test_bytes_that_are_not_a_token_are_a_401_not_a_500(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     from tests.edge.rawhttp import send_raw
 
@@ -73,5 +73,7 @@ async def test_bytes_that_are_not_a_token_are_a_401_not_a_500(
         b"GET /v1/signed-url?path=users/alice/a.png HTTP/1.1\r\nHost: x\r\n"
         b"Authorization: Bearer abc\xff\xfe.def.ghi\r\nConnection: close\r\n\r\n"
     )
-    answer = await send_raw(client.server.port, request)
+    port = client.server.port
+    assert port is not None  # the test server is started, so it has a port
+    answer = await send_raw(port, request)
     assert answer.status == 401 and answer.headers["content-type"].startswith("application/problem+json")

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pytest_aiohttp import AiohttpClient
+
 from gateway.service.app import create_app
 from gateway.service.settings import CorsSettings
 from gateway.signing.encoding import cf_b64decode
@@ -40,7 +42,7 @@ async def test_case_34_cache_isolation_under_concurrency(client: Any) -> None:
 
 
 async def test_case_35_cors_never_reflects_or_wildcards(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     settings = dataclasses.replace(
         make_settings(tmp_path, keyring_dir, None, "b"),

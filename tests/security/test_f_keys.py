@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from gateway.keys.keyring import KeyringError, init_keyring, load_keyring
 from gateway.keys.lifecycle import Lifecycle
@@ -91,7 +92,7 @@ def test_case_48_the_verifier_trusts_a_key_before_it_signs(tmp_path: Path) -> No
 
 
 async def test_case_49_revocation_stops_everything_the_key_signed(
-    aiohttp_client: Any, seaweed: Any, filled_bucket: str, tmp_path: Path
+    aiohttp_client: AiohttpClient, seaweed: Any, filled_bucket: str, tmp_path: Path
 ) -> None:
     keys = tmp_path / "keys"
     init_keyring(keys, KeyAlgorithm.RSA_2048)

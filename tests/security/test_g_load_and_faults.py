@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 
 from gateway.keys.keyring import load_keyring
 from gateway.service.app import create_app
@@ -71,7 +72,7 @@ def test_case_52_slow_and_idle_connections_are_closed(tmp_path: Path, keyring_di
 
 
 async def test_case_53_s3_down_presigning_still_answers(
-    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")  # S3 endpoint: a closed port
     client = await aiohttp_client(create_app(settings))
@@ -126,7 +127,7 @@ async def test_case_57_compressed_and_multipart_bodies(client: Any) -> None:
     assert form.status == 415
 
 
-async def test_case_58_failures_fail_closed(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path) -> None:
+async def test_case_58_failures_fail_closed(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     app = create_app(
         dataclasses.replace(

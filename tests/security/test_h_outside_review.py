@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.credentials.policy import scope_for
 from gateway.edge.settings import Behavior
@@ -57,7 +58,7 @@ content_types = ["image/png"]
 
 
 @pytest.fixture
-async def families(aiohttp_client: Any, tmp_path: Path, keyring_dir: Path) -> Any:
+async def families(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     settings.rules_file.write_text(FAMILIES)
     return await aiohttp_client(create_app(settings))
@@ -98,7 +99,7 @@ def test_credentials_never_open_a_family_of_other_members_prefixes() -> None:
 
 
 async def test_encoded_request_bodies_are_decoded_or_refused_never_a_500(
-    families: Any, aiohttp_client: Any, aiohttp_server: Any, seaweed: Any, bucket: str, keyring_dir: Path
+    families: Any, aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, seaweed: Any, bucket: str, keyring_dir: Path
 ) -> None:
     body = json.dumps({"prefix": "shared/engineering/"}).encode()
     headers = {**bearer("bob", ["engineering"]), "Content-Type": "application/json"}
