@@ -5,6 +5,8 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 
 .PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check fuzz docs
 
@@ -12,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
 KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
-install: $(STAMP) $(NODE) $(CHROMIUM)
+install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV)
 
 # One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
@@ -52,8 +54,19 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m devstack.configdoc
 
-deploy-check: $(STAMP)
+# checkov pins boto3 and cachetools below the gateway's: it gets a virtualenv of its own.
+$(CHECKOV): deploy/cloudformation/checkov-requirements.txt
+	@echo "installing checkov into $(CHECKOV_VENV) (pip)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install -qq -r deploy/cloudformation/checkov-requirements.txt
+	@touch $@
+
+# Template lint, IAM policies (parliament: actions on resource types they do not have), checkov
+# (each skip justified in the template), Kubernetes schemas.  tests/deploy runs the same.
+deploy-check: $(STAMP) $(CHECKOV)
 	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
+	$(BIN)/python -m deploy.cloudformation.iam_check deploy/cloudformation/*.yaml
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f deploy/cloudformation/*.yaml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 fmt: $(STAMP)

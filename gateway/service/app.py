@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -120,6 +121,11 @@ async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
+def _active_age(holder: KeyringHolder) -> float:
+    active = holder.current.active
+    return max(0.0, time.time() - (active.activated if active.activated is not None else active.created))
+
+
 def _middlewares(settings: Settings) -> list[Middleware]:
     server = settings.server
     secrets = tuple(s for s in (server.origin_secret, server.origin_secret_previous) if s)
@@ -141,6 +147,8 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
     holder = KeyringHolder(settings.signing.keys_dir, on_change=on_change)
     holder.current.require_signer()
     app[appkeys.KEYRING] = holder
+    metrics.keyring_stale.set_function(lambda: float(holder.error is not None))
+    metrics.active_key_age.set_function(lambda: _active_age(holder))
     app[appkeys.GRANTER] = Granter(settings.signing, lambda: holder.current, metrics)
     server = settings.server  # each limiter is this process's alone (see ratelimit.py)
     app[appkeys.LIMITER] = RateLimiter(server.rate_limit_per_second, server.rate_limit_burst)

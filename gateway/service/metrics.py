@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -30,4 +30,13 @@ class Metrics:
         )
         self.keyring_reloads = Counter(
             "gateway_keyring_reloads", "Keyring reloads installed", registry=self.registry
+        )
+        # Read at each scrape (set_function in create_app); the CloudFormation alarms watch both.
+        self.keyring_stale = Gauge(
+            "gateway_keyring_stale", "1 while the last keyring reload failed", registry=self.registry
+        )
+        self.active_key_age = Gauge(
+            "gateway_active_key_age_seconds",
+            "Seconds since the signing key became active",
+            registry=self.registry,
         )

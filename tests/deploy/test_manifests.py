@@ -51,7 +51,8 @@ def test_template_is_private_tls_only_and_signed() -> None:
     )
     assert r["OriginAccessControl"]["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
     config = r["Distribution"]["Properties"]["DistributionConfig"]
-    assert config["IPV6Enabled"] is False and config["Logging"]["IncludeCookies"] is False
+    assert config["IPV6Enabled"] == {"Fn::If": ["Ipv6", True, False]}  # on unless IpAddress policies
+    assert config["Logging"]["IncludeCookies"] is False
     assert "TrustedKeyGroups" in config["DefaultCacheBehavior"]
     api = next(b for b in config["CacheBehaviors"] if b["PathPattern"] == "/v1/*")
     assert api["TargetOriginId"] == "gateway" and "TrustedKeyGroups" not in api
@@ -68,12 +69,8 @@ def test_gateway_role_is_least_privilege() -> None:
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     ]
     assert not any(a.endswith(":*") or a == "*" for a in actions)
-    assert {
-        "cloudfront:UpdateKeyGroup",
-        "cloudfront:CreatePublicKey",
-        "sts:AssumeRole",
-        "s3:PutObject",
-    } <= set(actions)
+    assert {"s3:PutObject", "s3:GetObject", "kms:Decrypt"} <= set(actions)
+    assert not any(a.startswith("cloudfront:") for a in actions)  # keys are the rotator's (issue 14)
 
 
 def test_kubernetes_manifests_validate() -> None:
