@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -35,6 +36,7 @@ from gateway.edge.viewer import (
     read_target,
     viewer_scheme,
 )
+from gateway.keys.s3store import S3KeyringStore, store_client
 from gateway.keys.watch import KeyringHolder
 from gateway.signing.describe import printable
 from gateway.signing.explain import keyring_notes, tell
@@ -224,6 +226,17 @@ async def _every_target(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+def _keyring_source(settings: EdgeSettings) -> Path | S3KeyringStore:
+    """``keys_dir``, or the gateways' shared store read through the origin's S3 service."""
+    if not settings.keys_store:
+        return settings.keys_dir
+    origin = settings.origin
+    client = store_client(
+        origin.region, origin.endpoint_url, "path", origin.access_key_id, origin.secret_access_key
+    )
+    return S3KeyringStore(client, settings.keys_store)
+
+
 def create_edge_app(settings: EdgeSettings) -> web.Application:
     if settings.debug.explain and not settings.development:  # settings built without the loader
         raise SettingsError([DEBUG_IN_PRODUCTION])
@@ -235,7 +248,7 @@ def create_edge_app(settings: EdgeSettings) -> web.Application:
         handler_args={"auto_decompress": False},
     )
     app[EDGE_SETTINGS] = settings
-    app[KEYS] = KeyringHolder(settings.keys_dir, private=False)  # verifies; never needs private keys
+    app[KEYS] = KeyringHolder(_keyring_source(settings), private=False)  # never needs private keys
     app[CACHE] = ObjectCache(settings.cache.max_bytes, settings.cache.max_object_bytes)
     app[BEHAVIORS] = Behaviors(settings.behaviors)
     app[DISTRIBUTION] = Distribution(

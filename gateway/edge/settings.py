@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
 from gateway.edge.viewer import distribution_origin
+from gateway.keys.settings import parse_store_url
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,14 @@ class EdgeSettings:
     Attributes:
         keys_dir: The keyring directory; the edge reads only public keys and trusts every
             published key that is not retired.
+        keys_store: Empty: the keyring is ``keys_dir``.  ``s3://bucket/prefix/``: read
+            ``keyring.json`` there instead (the gateways' ``keys.store``), through the origin's
+            endpoint and credentials, which need ``s3:GetObject`` on that one object only.
         reload_interval_seconds: How often ``keyring.json`` is checked for a change.
     """
 
     keys_dir: Path = Path("keys")
+    keys_store: str = ""
     reload_interval_seconds: float = 2.0
     distribution: EdgeDistribution = field(default_factory=EdgeDistribution)
     server: EdgeServer = field(default_factory=EdgeServer)
@@ -249,7 +254,12 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
         )
     base = path.parent if path is not None else Path.cwd()
     keys_dir = base / settings.keys_dir
-    if not keys_dir.is_dir():
+    if settings.keys_store:
+        try:
+            parse_store_url(settings.keys_store)
+        except ValueError as exc:
+            problems.append(f"keys_store {exc}")
+    elif not keys_dir.is_dir():
         problems.append(f"keys_dir {settings.keys_dir} does not exist")
     tls = {
         name: str(base / value)

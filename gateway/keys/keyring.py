@@ -1,247 +1,175 @@
-"""The keyring in ``keys/``: which key signs, which keys still verify, and their PEM files.
+"""The keyring in a directory (``keys/``): ``keyring.json`` and one ``<id>.pem`` per key.
 
-``keyring.json`` holds the public half of every key; each private key lives in ``<id>.pem``
-(mode 0600).  Loading checks everything and reports every problem at once, naming the file,
-without ever echoing key material.
+Private keys are written 0600.  When loading, a key file may be readable by its owner and its
+group, never writable by the group nor open to others: Kubernetes projects a Secret with
+``fsGroup`` as 0440 whatever ``defaultMode`` asks (kubernetes/kubernetes#57923), and a process
+in that group reads it through the group bit.  A projected Secret is a set of symlinks into
+``..data``, itself a symlink the kubelet swaps atomically on every update; a keyring is read
+through one resolution of ``..data``, so that ``keyring.json`` and the key files always come
+from the same version.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import json
-import secrets
+import os
 import stat
-import string
 import time
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.common.fsutil import atomic_write
+from gateway.keys.model import (
+    FORMAT_VERSION,
+    KEYRING_FILE,
+    KeyEntry,
+    Keyring,
+    KeyringError,
+    KeyState,
+    matching_private,
+    new_key_id,
+    parse_keyring,
+    parse_private_pem,
+)
 from gateway.signing.crypto import (
     KeyAlgorithm,
     KeySigner,
     PrivateKey,
-    PublicKey,
-    UnsupportedKey,
     generate_private_key,
     key_algorithm,
-    load_public_pem,
     private_pem,
     public_pem,
 )
 
-KEYRING_FILE = "keyring.json"
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_VERSION",
+    "KEYRING_FILE",
+    "KeyEntry",
+    "KeyState",
+    "Keyring",
+    "KeyringError",
+    "init_keyring",
+    "keyring_identity",
+    "load_keyring",
+    "new_key_id",
+    "read_private_key",
+    "write_keyring",
+    "write_private_key",
+]
+
+PROJECTED_DATA = "..data"  # the kubelet's symlink to the current version of a projected volume
+# Group read is allowed (fsGroup); group write or execute, and anything for others, is not.
+_FORBIDDEN_BITS = 0o037
 
 
-class KeyState(enum.StrEnum):
-    PENDING = "pending"  # created; trusted for verification once published, not yet signing
-    ACTIVE = "active"  # the one key that signs
-    TRUSTED = "trusted"  # signed before a rotation; verifies until its grants have expired
-    RETIRED = "retired"  # removed from the key group; its file is gone
-
-
-class KeyringError(Exception):
-    """Every problem found in a keyring, rendered as one line for start-up errors."""
-
-    def __init__(self, directory: Path, problems: list[str]) -> None:
-        self.directory, self.problems = directory, problems
-        super().__init__(f"keyring {directory}: " + "; ".join(problems))
-
-
-@dataclass(frozen=True)
-class KeyEntry:
-    id: str
-    algorithm: KeyAlgorithm
-    state: KeyState
-    created: int
-    public_key: str  # PEM
-    key_pair_id: str | None = None  # the CloudFront public key id, once published
-    activated: int | None = None
-    deactivated: int | None = None
-    # When publishing finished (epoch seconds): a resumed rotation waits out the rest of the
-    # propagation time from here.  Keyrings written before this field existed load without it.
-    published: int | None = None
-
-    @property
-    def file(self) -> str:
-        return f"{self.id}.pem"
-
-
-@dataclass(frozen=True, repr=False)
-class Keyring:
-    directory: Path
-    active_id: str
-    entries: tuple[KeyEntry, ...]
-    signer: KeySigner | None  # None when loaded for verification only
-    public_keys: Mapping[str, PublicKey] = field(default_factory=dict)  # by key_pair_id
-
-    def __repr__(self) -> str:
-        return f"Keyring({str(self.directory)!r}, active={self.active_id!r}, keys={len(self.entries)})"
-
-    @property
-    def active(self) -> KeyEntry:
-        return next(e for e in self.entries if e.id == self.active_id)
-
-    def require_signer(self) -> KeySigner:
-        if self.signer is None:
-            raise RuntimeError("keyring was loaded without private keys")
-        return self.signer
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "version": FORMAT_VERSION,
-            "active": self.active_id,
-            "keys": [{k: v for k, v in asdict(e).items() if v is not None} for e in self.entries],
-        }
-
-
-_ID_CHARS = string.ascii_uppercase + string.digits
-
-
-def new_key_id() -> str:
-    """An id shaped like CloudFront's public key ids (``K`` + 13 characters)."""
-    return "K" + "".join(secrets.choice(_ID_CHARS) for _ in range(13))
-
-
-def _entry(raw: Any, index: int, problems: list[str]) -> KeyEntry | None:
-    where = f"{KEYRING_FILE} keys[{index}]"
-    if not isinstance(raw, dict):
-        problems.append(f"{where} is not an object")
+def _mode_problem(path: Path, mode: int) -> str | None:
+    if not mode & _FORBIDDEN_BITS:
         return None
-    try:
-        entry = KeyEntry(**raw)
-    except TypeError:
-        problems.append(f"{where} has missing or unknown fields")
-        return None
-    if not isinstance(entry.id, str) or not entry.id or set(entry.id) - set(_ID_CHARS) or len(entry.id) > 64:
-        problems.append(f"{where} id must be 1-64 characters A-Z, 0-9")
-        return None
-    if not isinstance(entry.state, str) or entry.state not in set(KeyState):
-        problems.append(f"{where} state {entry.state!r} is not one of pending/active/trusted/retired")
-        return None
-    if not isinstance(entry.algorithm, str) or entry.algorithm not in set(KeyAlgorithm):
-        problems.append(f"{where} algorithm {entry.algorithm!r} is not one of rsa-2048/ecdsa-p256")
-        return None
-    entry = dataclasses.replace(entry, state=KeyState(entry.state), algorithm=KeyAlgorithm(entry.algorithm))
-    for name in ("created", "activated", "deactivated", "published"):
-        value = getattr(entry, name)  # a string here would crash the lifecycle's arithmetic later
-        if (value is not None or name == "created") and (type(value) is not int or value < 0):
-            problems.append(f"{where} {name} must be epoch seconds (a whole number)")
-    return entry
+    return (
+        f"{path} is mode {mode:04o}: a private key must be mode 0600, 0400 or 0440 (read by its "
+        "owner and group only, never writable by the group nor open to others)"
+    )
 
 
-def read_private_key(path: Path, problems: list[str]) -> PrivateKey | None:
-    """Read one PEM private key, appending what is wrong with it (mode, format, type) to problems."""
+def read_private_key(path: Path, problems: list[str], *, shown: Path | None = None) -> PrivateKey | None:
+    """Read one PEM private key, appending what is wrong with it (mode, format, type) to problems.
+    ``shown`` is the name given in messages (the path the operator knows, not ``..data``'s target)."""
+    name = shown or path
     try:
         info = path.stat()
         data = path.read_bytes()
     except FileNotFoundError:
-        problems.append(f"{path} is missing")
+        problems.append(f"{name} is missing")
         return None
     except OSError as exc:
-        problems.append(f"{path} cannot be read ({exc.strerror})")
+        problems.append(f"{name} cannot be read ({exc.strerror})")
         return None
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        problems.append(f"{path} must be mode 0600, not {stat.S_IMODE(info.st_mode):04o}")
+    if problem := _mode_problem(name, stat.S_IMODE(info.st_mode)):
+        problems.append(problem)
+    return parse_private_pem(str(name), data, problems)
+
+
+def _version_dir(directory: Path) -> tuple[Path, str]:
+    """Where the files of one consistent version are, and that version's name ("" if plain)."""
     try:
-        key = serialization.load_pem_private_key(data, password=None)
-        key_algorithm(key)
-    except TypeError:
-        problems.append(f"{path} is encrypted; keys must be stored unencrypted with mode 0600")
-        return None
-    except UnsupportedKey as exc:
-        problems.append(f"{path} is unusable: {exc}")
-        return None
-    except ValueError:
-        problems.append(f"{path} is unusable: not a PEM private key")
-        return None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        return None  # unreachable: key_algorithm accepted it
-    return key
+        target = os.readlink(directory / PROJECTED_DATA)
+    except OSError:  # not a projected volume: the files are the directory's own
+        return directory, ""
+    return directory / target, target
 
 
-def _load_private(directory: Path, entry: KeyEntry, problems: list[str]) -> PrivateKey | None:
-    path = directory / entry.file
-    key = read_private_key(path, problems)
-    if key is None:
-        return None
-    if key_algorithm(key) is not entry.algorithm:
-        problems.append(f"{path} is not a {entry.algorithm} key")
-        return None
-    if public_pem(key) != entry.public_key:
-        problems.append(f"{path} does not match the public key recorded in {KEYRING_FILE}")
-        return None
-    return key
-
-
-def load_keyring(directory: Path, *, private: bool = True) -> Keyring:
-    """Load and check the keyring; with ``private=False`` only public keys are read (the edge)."""
-    path = directory / KEYRING_FILE
-    problems: list[str] = []
+def keyring_identity(directory: Path) -> tuple[str, int, int, int] | None:
+    """What changes whenever the keyring does: a rotation's rename or the kubelet's ``..data`` swap."""
+    _, version = _version_dir(directory)
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        info = os.stat(directory / KEYRING_FILE)
+    except OSError:
+        return None
+    return (version, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _load_once(directory: Path, private: bool) -> Keyring:
+    base, _ = _version_dir(directory)
+    shown = directory / KEYRING_FILE
+    try:
+        data = (base / KEYRING_FILE).read_bytes()
     except FileNotFoundError:
         # Suggest creating a key only where one was meant to be: a mistyped directory is not that.
         if not directory.is_dir():
             raise KeyringError(directory, ["the directory does not exist"]) from None
         hint = f"create the first key with: cdn-gateway keys init --keys {directory}"
-        raise KeyringError(directory, [f"{path} is missing ({hint})"]) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise KeyringError(directory, [f"{path} is not readable JSON"]) from None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("version") != FORMAT_VERSION
-        or not isinstance(doc.get("keys"), list)
-    ):
-        raise KeyringError(directory, [f"{path} is not a version {FORMAT_VERSION} keyring"])
-    entries = [e for i, raw in enumerate(doc["keys"]) if (e := _entry(raw, i, problems))]
-    ids = [e.id for e in entries]
-    if len(ids) != len(set(ids)):
-        problems.append(f"{path} lists a key id twice")
-    active_id = doc.get("active")
-    active = [e for e in entries if e.state is KeyState.ACTIVE]
-    if not isinstance(active_id, str) or active_id not in ids:
-        problems.append(f"{path} names no existing active key")
-    elif len(active) != 1 or active[0].id != active_id:
-        problems.append(f"{path} must mark exactly the active key {active_id} as active")
-    elif not active[0].key_pair_id:
-        problems.append(f"{path} active key {active_id} is not published (no key_pair_id)")
-    public_keys: dict[str, PublicKey] = {}
-    signer: KeySigner | None = None
-    for entry in entries:
-        if entry.state is KeyState.RETIRED:
-            continue
+        raise KeyringError(directory, [f"{shown} is missing ({hint})"]) from None
+    except OSError as exc:  # e.g. a pod whose user is not in the Secret's fsGroup
+        raise KeyringError(directory, [f"{shown} cannot be read ({exc.strerror})"]) from None
+
+    def read_private(entry: KeyEntry, problems: list[str]) -> PrivateKey | None:
+        name = directory / entry.file
+        key = read_private_key(base / entry.file, problems, shown=name)
+        return matching_private(str(name), entry, key, problems)
+
+    return parse_keyring(directory, str(shown), data, read_private if private else None)
+
+
+def load_keyring(directory: Path, *, private: bool = True) -> Keyring:
+    """Load and check the keyring; with ``private=False`` only public keys are read (the edge)."""
+    for _ in range(3):
+        before = _version_dir(directory)[1]
         try:
-            public = load_public_pem(entry.public_key)
-        except (ValueError, UnsupportedKey):
-            problems.append(f"{path} key {entry.id} has an unusable public key")
-            continue
-        if entry.key_pair_id:
-            public_keys[entry.key_pair_id] = public
-        if private and entry.id == active_id:
-            key = _load_private(directory, entry, problems)
-            if key is not None and entry.key_pair_id:
-                signer = KeySigner(entry.key_pair_id, key)
-    if problems:
-        raise KeyringError(directory, problems)
-    assert isinstance(active_id, str)
-    return Keyring(directory, active_id, tuple(entries), signer, public_keys)
+            return _load_once(directory, private)
+        except KeyringError:
+            if not before or _version_dir(directory)[1] == before:
+                raise
+            # The kubelet swapped ``..data`` (and removed the old version) while we read: again.
+    return _load_once(directory, private)
 
 
 def write_keyring(keyring: Keyring) -> None:
-    data = json.dumps(keyring.to_document(), indent=2).encode("utf-8") + b"\n"
-    atomic_write(keyring.directory / KEYRING_FILE, data, mode=0o644)
+    if not isinstance(keyring.directory, Path):
+        raise TypeError(f"{keyring.directory} is not a keyring directory")
+    atomic_write(keyring.directory / KEYRING_FILE, keyring.to_bytes(), mode=0o644)
 
 
 def write_private_key(directory: Path, key_id: str, key: PrivateKey) -> None:
     atomic_write(directory / f"{key_id}.pem", private_pem(key), mode=0o600)
+
+
+def first_keyring(
+    location: Path | str, key: PrivateKey, created: int, key_pair_id: str | None = None
+) -> tuple[Keyring, str]:
+    """A one-key keyring where ``key`` signs; locally its own id is its Key-Pair-Id until a
+    publisher (or ``keys adopt``) records CloudFront's."""
+    key_id = new_key_id()
+    algorithm = key_algorithm(key)
+    pair_id = key_pair_id or key_id
+    entry = KeyEntry(
+        key_id,
+        algorithm,
+        KeyState.ACTIVE,
+        created,
+        public_pem(key),
+        key_pair_id=pair_id,
+        activated=created,
+        published=created if key_pair_id else None,
+    )
+    return Keyring(location, key_id, (entry,), KeySigner(pair_id, key), {pair_id: key.public_key()}), key_id
 
 
 def init_keyring(directory: Path, algorithm: KeyAlgorithm, now: int | None = None) -> Keyring:
@@ -250,18 +178,7 @@ def init_keyring(directory: Path, algorithm: KeyAlgorithm, now: int | None = Non
         raise KeyringError(directory, [f"{directory / KEYRING_FILE} already exists; refusing to overwrite"])
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     created = int(time.time()) if now is None else now
-    key, key_id = generate_private_key(algorithm), new_key_id()
-    write_private_key(directory, key_id, key)
-    # Locally the key's own id is its Key-Pair-Id; CloudFront publishing replaces it (keys rotate).
-    entry = KeyEntry(
-        key_id,
-        algorithm,
-        KeyState.ACTIVE,
-        created,
-        public_pem(key),
-        key_pair_id=key_id,
-        activated=created,
-    )
-    keyring = Keyring(directory, key_id, (entry,), KeySigner(key_id, key), {key_id: key.public_key()})
+    keyring, key_id = first_keyring(directory, generate_private_key(algorithm), created)
+    write_private_key(directory, key_id, keyring.require_signer().key)
     write_keyring(keyring)
     return keyring

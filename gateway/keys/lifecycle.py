@@ -9,44 +9,39 @@ intermediate state safe to serve from and safe to resume:
              and when publishing finished
     wait     propagation (CloudFront edges, local reloads), counted from ``published`` so a
              resumed rotation waits out the rest of it
+    probe    (keys.probe_url) the distribution serves a signed GET with the new key, else stop
     switch   pending -> active, active -> trusted (one write) never two active keys
-    retire   trusted keys whose last grant has expired: key group, public key, entry, PEM
+    retire   trusted keys whose last grant has expired, once no replica reports signing with
+             them: key group, public key, entry, private key
+
+The keyring lives in a :class:`KeyringStore`: a directory, or an S3 prefix every replica polls.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-import fcntl
 import math
-import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.keys.keyring import (
-    KeyEntry,
-    Keyring,
-    KeyState,
-    load_keyring,
-    new_key_id,
-    write_keyring,
-    write_private_key,
+from gateway.keys.gates import Replicas
+from gateway.keys.limits import (
+    CLOCK_SKEW_SECONDS,
+    LIVE,
+    cap_refusal,
+    longest_grant_seconds,
+    replicas_refusal,
+    table,
 )
+from gateway.keys.model import KeyEntry, Keyring, KeyState, new_key_id
 from gateway.keys.publish import CLOUDFRONT_MAX_KEYS_PER_GROUP, Publisher
-from gateway.signing.crypto import KeyAlgorithm, generate_private_key, public_pem
+from gateway.keys.store import DirectoryStore, KeyringStore
+from gateway.signing.crypto import KeyAlgorithm, KeySigner, generate_private_key, public_pem
 
-_KEY_FILE = re.compile(r"\AK[A-Z0-9]{1,63}\.pem\Z")
-_LIVE = (KeyState.PENDING, KeyState.ACTIVE, KeyState.TRUSTED)
-CLOCK_SKEW_SECONDS = 300
-
-
-def longest_grant_seconds(window_seconds: int, grace_seconds: int) -> int:
-    """How long after a key stops signing its last grant can still be presented."""
-    return window_seconds + grace_seconds + CLOCK_SKEW_SECONDS
+__all__ = ["CLOCK_SKEW_SECONDS", "Lifecycle", "LifecycleError", "longest_grant_seconds"]
 
 
 class LifecycleError(RuntimeError):
@@ -55,72 +50,67 @@ class LifecycleError(RuntimeError):
 
 @dataclass
 class Lifecycle:
-    directory: Path
+    directory: Path | KeyringStore  # a keyring directory, or any store (S3)
     publisher: Publisher
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     say: Callable[[str], None] = field(default=lambda message: print(message, flush=True))
     max_keys: int = CLOUDFRONT_MAX_KEYS_PER_GROUP  # keys.max_keys_in_group, for every publisher
     max_grant_seconds: int = longest_grant_seconds(3600, 600)  # the default signing window
+    # Before switching: None when the distribution serves a GET signed with the key, else why not.
+    probe: Callable[[KeySigner], str | None] | None = None
+    # Before retiring: what the replicas report signing with (None: nobody reports).
+    replicas: Callable[[], Replicas] | None = None
+
+    def __post_init__(self) -> None:
+        self.store: KeyringStore = (
+            DirectoryStore(self.directory) if isinstance(self.directory, Path) else self.directory
+        )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Keyring]:
-        """One operator command at a time; yields the keyring as it is on disk."""
-        with open(self.directory / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield load_keyring(self.directory, private=False)
+        """One operator command at a time; yields the keyring as it is stored."""
+        with self.store.session() as keyring:
+            yield keyring
 
     def _save(self, keyring: Keyring, entries: list[KeyEntry], active_id: str | None = None) -> Keyring:
         updated = dataclasses.replace(
             keyring, entries=tuple(entries), active_id=active_id or keyring.active_id
         )
-        write_keyring(updated)
+        self.store.save(updated)
         return updated
 
     def _remove_orphans(self, keyring: Keyring) -> None:
-        """PEM files no entry names: left by a crash between writing the key and recording it."""
-        live = {e.file for e in keyring.entries if e.state is not KeyState.RETIRED}
-        for path in self.directory.iterdir():
-            if _KEY_FILE.match(path.name) and path.name not in live:
-                path.unlink()
-                self.say(f"removed {path.name}: a key file no keyring entry names (interrupted rotation)")
+        """Key files no entry names: left by a crash between writing the key and recording it."""
+        for name in self.store.orphans(keyring):
+            self.store.remove(name)
+            self.say(f"removed {name}: a key file no keyring entry names (interrupted rotation)")
 
     def _create(self, keyring: Keyring, algorithm: KeyAlgorithm) -> tuple[Keyring, KeyEntry]:
         key, key_id = generate_private_key(algorithm), new_key_id()
-        write_private_key(self.directory, key_id, key)
+        self.store.save_private(key_id, key)
         entry = KeyEntry(key_id, algorithm, KeyState.PENDING, int(self.clock()), public_pem(key))
-        self.say(f"created {algorithm.value} key {key_id}")
+        current = keyring.active.algorithm
+        change = (
+            f" (the current key is {current.value}: the type changes, as asked)"
+            if current != algorithm
+            else ""
+        )
+        self.say(f"created {algorithm.value} key {key_id}{change}")
         return self._save(keyring, [*keyring.entries, entry]), entry
 
     def _check_cap(self, keyring: Keyring, leaving: str | None = None) -> None:
         """Refuse, before creating anything, a rotation that would leave more live keys than allowed."""
-        live = [e for e in keyring.entries if e.state in _LIVE and e.id != leaving]
-        if len(live) < self.max_keys:
-            return
-        head = (
-            f"refusing to rotate: {len(live)} keys are live (pending, active, trusted) and "
-            f"keys.max_keys_in_group is {self.max_keys}"
-        )
-        trusted = [e for e in live if e.state is KeyState.TRUSTED]
-        if not trusted:
-            raise LifecycleError(f"{head}; no trusted key to retire: raise keys.max_keys_in_group")
-        oldest = min(trusted, key=lambda e: e.deactivated or 0)
-        retire_at = (oldest.deactivated or 0) + self.max_grant_seconds
-        wait = retire_at - self.clock()
-        when = datetime.datetime.fromtimestamp(retire_at, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-        then = (
-            f"in {_duration(wait)} ({when}): run 'make retire-keys' then"
-            if wait > 0
-            else "now: run 'make retire-keys'"
-        )
-        raise LifecycleError(f"{head}; the oldest trusted key {oldest.id} can retire {then}")
+        refusal = cap_refusal(keyring, leaving, self.max_keys, self.max_grant_seconds, self.clock())
+        if refusal is not None:
+            raise LifecycleError(refusal)
 
     def _publish(self, keyring: Keyring, entry: KeyEntry) -> tuple[Keyring, KeyEntry]:
         key_pair_id = self.publisher.publish(entry)
         self.publisher.add_to_group(key_pair_id)
         published = dataclasses.replace(entry, key_pair_id=key_pair_id, published=self._now_up())
         entries = [published if e.id == entry.id else e for e in keyring.entries]
-        self.say(f"published key {entry.id} as {key_pair_id}")
+        self.say(f"published key {entry.id} as {key_pair_id}: trusted by {self.publisher.trusted_by}")
         return self._save(keyring, entries), published
 
     def _now_up(self) -> int:
@@ -164,6 +154,22 @@ class Lifecycle:
             self.sleep(remaining)
         return keyring
 
+    def _prove(self, entry: KeyEntry) -> None:
+        """Refuse to switch unless the distribution serves a GET signed with the new key."""
+        if self.probe is None or entry.key_pair_id is None:
+            return
+        problems: list[str] = []
+        key = self.store.read_private(entry, problems)
+        if key is None:
+            raise LifecycleError("; ".join(problems))
+        failure = self.probe(KeySigner(entry.key_pair_id, key))
+        if failure is not None:
+            raise LifecycleError(
+                f"refusing to switch to key {entry.id}: {failure}; it stays pending (trusted, not "
+                "signing): run the rotation again to resume"
+            )
+        self.say(f"probe: the distribution serves a GET signed with {entry.key_pair_id}")
+
     def _activate(self, keyring: Keyring, entry: KeyEntry) -> Keyring:
         now = int(self.clock())
         entries = []
@@ -177,13 +183,17 @@ class Lifecycle:
         return self._save(keyring, entries, active_id=entry.id)
 
     def rotate(
-        self, algorithm: KeyAlgorithm, propagation_seconds: float | None = None, leaving: str | None = None
+        self,
+        algorithm: KeyAlgorithm | None = None,
+        propagation_seconds: float | None = None,
+        leaving: str | None = None,
     ) -> KeyEntry:
-        """Create (or resume) a pending key, publish it, wait, then make it the signing key.
+        """Create (or resume) a pending key, publish it, wait, prove it, then make it the signing key.
 
-        ``propagation_seconds`` None means the publisher's safe wait; an explicit value is
-        honoured even below it, with a warning.  ``leaving``: a key already taken out of the key
-        group (a revocation making room), not counted against the cap.
+        ``algorithm`` None keeps the current key's type.  ``propagation_seconds`` None means the
+        publisher's safe wait; an explicit value is honoured even below it, with a warning.
+        ``leaving``: a key already taken out of the key group (a revocation making room), not
+        counted against the cap.
         """
         with self._locked() as keyring:
             self._remove_orphans(keyring)
@@ -193,11 +203,13 @@ class Lifecycle:
                 self.say(f"resuming the interrupted rotation of key {entry.id}")
             else:
                 self._check_cap(keyring, leaving)
-                keyring, entry = self._create(keyring, algorithm)
+                self.publisher.check()  # unreachable or refused: nothing is created
+                keyring, entry = self._create(keyring, algorithm or keyring.active.algorithm)
             propagation = self._resolve_wait(propagation_seconds)
             if entry.key_pair_id is None:
                 keyring, entry = self._publish(keyring, entry)
             keyring = self._wait(keyring, entry, propagation)
+            self._prove(entry)
             self._activate(keyring, entry)
             return entry
 
@@ -209,36 +221,57 @@ class Lifecycle:
             entry, state=KeyState.RETIRED, deactivated=entry.deactivated or int(self.clock())
         )
         keyring = self._save(keyring, [retired if e.id == entry.id else e for e in keyring.entries])
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.directory / entry.file)
-        self.say(f"retired key {entry.id} ({entry.key_pair_id}): removed from the key group and from disk")
+        self.store.delete_private(entry)
+        self.say(
+            f"retired key {entry.id} ({entry.key_pair_id}): no longer trusted by "
+            f"{self.publisher.trusted_by}; its private key is deleted"
+        )
         return keyring
+
+    def _replicas_moved_on(self, keyring: Keyring, leaving: list[KeyEntry]) -> None:
+        """Refuse while a replica that reports still signs with a key about to be retired."""
+        if self.replicas is None:
+            return
+        seen = self.replicas()
+        for note in seen.notes:
+            self.say(note)
+        refusal, said = replicas_refusal(keyring, leaving, seen)
+        if refusal is not None:
+            raise LifecycleError(refusal)
+        self.say(said)
 
     def retire(self, max_grant_seconds: int) -> list[KeyEntry]:
         """Retire every trusted key whose last possible grant has expired."""
         now = self.clock()
         done = []
         with self._locked() as keyring:
+            drained = []
             for entry in keyring.entries:
                 if entry.state is not KeyState.TRUSTED:
                     continue
                 drained_at = (entry.deactivated or 0) + max_grant_seconds
                 if drained_at <= now:
-                    keyring = self._retire(keyring, entry)
-                    done.append(entry)
+                    drained.append(entry)
                 else:
                     self.say(f"key {entry.id} still verifies grants for {int(drained_at - now)}s")
+            if drained:
+                self._replicas_moved_on(keyring, drained)
+            for entry in drained:
+                keyring = self._retire(keyring, entry)
+                done.append(entry)
         return done
 
-    def revoke(self, key: str, algorithm: KeyAlgorithm, propagation_seconds: float | None = None) -> None:
+    def revoke(
+        self, key: str, algorithm: KeyAlgorithm | None = None, propagation_seconds: float | None = None
+    ) -> None:
         """Emergency: stop trusting ``key`` now; everything it signed stops working."""
         with self._locked() as keyring:
             matches = [e for e in keyring.entries if key in (e.id, e.key_pair_id)]
             if not matches or matches[0].state is KeyState.RETIRED:
-                raise LifecycleError(f"no live key {key} in {self.directory}")
+                raise LifecycleError(f"no live key {key} in {self.store.location}")
             target = matches[0]
             was_active = target.id == keyring.active_id
-            live = [e for e in keyring.entries if e.state in _LIVE]
+            live = [e for e in keyring.entries if e.state in LIVE]
             full = (
                 was_active
                 and len(live) >= self.max_keys
@@ -260,32 +293,4 @@ class Lifecycle:
             self._retire(keyring, current)
 
     def table(self) -> list[dict[str, str]]:
-        keyring = load_keyring(self.directory, private=False)
-        now = self.clock()
-        rows = []
-        for e in keyring.entries:
-            rows.append(
-                {
-                    "id": e.id,
-                    "key_pair_id": e.key_pair_id or "-",
-                    "algorithm": e.algorithm,
-                    "state": e.state,
-                    "age": _age(now - e.created),
-                    "since": _age(now - (e.deactivated or e.activated or e.created)) + " ago",
-                }
-            )
-        return rows
-
-
-def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(math.ceil(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+        return table(self.store.load(private=False), self.clock())

@@ -1,6 +1,6 @@
 """Where public keys are published: CloudFront (public key + key group) or, locally, the keyring
 itself, which the local edge trusts.  Every operation is idempotent so an interrupted rotation can
-simply be run again.
+simply be run again, and every AWS failure is one line saying what failed and what to do.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, WaiterError
 
 from gateway.keys.keyring import KeyEntry
 
@@ -31,6 +31,12 @@ class PublishError(RuntimeError):
 class Publisher(Protocol):
     # The wait between publishing and signing below which verifiers may not trust the key yet.
     safe_wait_seconds: float
+    # What trusts a published key, as the operator's messages say it.
+    trusted_by: str
+
+    def check(self) -> None:
+        """Before anything is created: can the publisher be reached and used?  PublishError if not."""
+        ...
 
     def publish(self, entry: KeyEntry) -> str:
         """Make the public key known (idempotent) and return its Key-Pair-Id."""
@@ -51,6 +57,10 @@ class LocalPublisher:
     """Locally the keyring is the key group: the edge trusts every published, unretired key."""
 
     safe_wait_seconds = LOCAL_PROPAGATION_SECONDS
+    trusted_by = "the keyring itself (local publisher: only cdn-gateway edges; CloudFront is not told)"
+
+    def check(self) -> None:
+        return None
 
     def wait_until_deployed(self) -> None:
         return None  # nothing reports it: the wait covers the edge's reload interval
@@ -70,6 +80,32 @@ class LocalPublisher:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+_ADVICE = {
+    "AccessDenied": "the credentials may not call it: grant the rotating role the CloudFront "
+    "permissions in docs/operations.md",
+    "NoSuchPublicKey": "no such CloudFront public key: check the id",
+    "NoSuchResource": "no such key group: check keys.key_group_id",
+    "InvalidClientTokenId": "the AWS access key is not valid",
+    "SignatureDoesNotMatch": "the AWS secret key does not match the access key",
+    "ExpiredToken": "the AWS session has expired: sign in again",
+}
+
+
+def aws_failure(what: str, error: Exception) -> PublishError:
+    """``what`` failed, why, and what to do, in one line (never botocore's traceback)."""
+    if isinstance(error, NoCredentialsError):
+        reason = (
+            "no AWS credentials found: run where a role provides them, or set AWS_PROFILE "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    elif isinstance(error, ClientError):
+        code = _code(error) or "error"
+        reason = f"{code}: {_ADVICE[code]}" if code in _ADVICE else code
+    else:
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+    return PublishError(f"{what} failed: {reason}")
 
 
 class CloudFrontPublisher:
@@ -94,6 +130,26 @@ class CloudFrontPublisher:
         self._distribution = distribution_id
         self._poll = poll_seconds
         self._deploy_timeout = deploy_timeout_seconds
+        self.trusted_by = f"CloudFront key group {key_group_id}"
+
+    def _call(self, what: str, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as error:
+            raise aws_failure(what, error) from None
+
+    def check(self) -> None:
+        """GetKeyGroup: credentials, permission and the key group, before anything is created."""
+        self._call(f"CloudFront GetKeyGroup {self._group}", "get_key_group", Id=self._group)
+
+    def group_items(self) -> list[str]:
+        answer = self._call(f"CloudFront GetKeyGroup {self._group}", "get_key_group", Id=self._group)
+        return list(answer["KeyGroup"]["KeyGroupConfig"].get("Items") or [])
+
+    def public_key(self, key_pair_id: str) -> str:
+        """The PEM CloudFront holds for ``key_pair_id`` (GetPublicKey)."""
+        answer = self._call(f"CloudFront GetPublicKey {key_pair_id}", "get_public_key", Id=key_pair_id)
+        return str(answer["PublicKey"]["PublicKeyConfig"]["EncodedKey"])
 
     @staticmethod
     def key_name(entry: KeyEntry) -> str:
@@ -103,7 +159,7 @@ class CloudFrontPublisher:
         marker: str | None = None
         while True:
             kwargs = {"Marker": marker} if marker else {}
-            page = self._client.list_public_keys(**kwargs)["PublicKeyList"]
+            page = self._call("CloudFront ListPublicKeys", "list_public_keys", **kwargs)["PublicKeyList"]
             for item in page.get("Items") or []:
                 if item.get("Name") == name:
                     return str(item["Id"])
@@ -130,15 +186,14 @@ class CloudFrontPublisher:
                 found = self._find(name)
                 if found is not None:
                     return found
-            raise PublishError(f"CreatePublicKey failed: {_code(error) or error}") from None
+            raise aws_failure("CloudFront CreatePublicKey", error) from None
+        except BotoCoreError as error:
+            raise aws_failure("CloudFront CreatePublicKey", error) from None
         return str(created["PublicKey"]["Id"])
 
     def _change_group(self, key_pair_id: str, add: bool) -> None:
         for _ in range(self._attempts):
-            try:
-                current = self._client.get_key_group(Id=self._group)
-            except ClientError as error:
-                raise PublishError(f"GetKeyGroup {self._group} failed: {_code(error) or error}") from None
+            current = self._call(f"CloudFront GetKeyGroup {self._group}", "get_key_group", Id=self._group)
             config = dict(current["KeyGroup"]["KeyGroupConfig"])
             items = list(config.get("Items") or [])
             if (key_pair_id in items) == add:
@@ -157,7 +212,9 @@ class CloudFrontPublisher:
                 return
             except ClientError as error:
                 if _code(error) != "PreconditionFailed":  # someone else changed the group: re-read
-                    raise PublishError(f"UpdateKeyGroup failed: {_code(error) or error}") from None
+                    raise aws_failure(f"CloudFront UpdateKeyGroup {self._group}", error) from None
+            except BotoCoreError as error:
+                raise aws_failure(f"CloudFront UpdateKeyGroup {self._group}", error) from None
         raise PublishError(f"key group {self._group} kept changing under us; try again")
 
     def add_to_group(self, key_pair_id: str) -> None:
@@ -172,7 +229,9 @@ class CloudFrontPublisher:
             self._client.delete_public_key(Id=key_pair_id, IfMatch=etag)
         except ClientError as error:
             if _code(error) != "NoSuchPublicKey":
-                raise PublishError(f"DeletePublicKey {key_pair_id} failed: {_code(error) or error}") from None
+                raise aws_failure(f"CloudFront DeletePublicKey {key_pair_id}", error) from None
+        except BotoCoreError as error:
+            raise aws_failure(f"CloudFront DeletePublicKey {key_pair_id}", error) from None
 
     def wait_until_deployed(self) -> None:
         """Poll GetDistribution until Status is Deployed: "the distribution's information is fully
@@ -188,7 +247,9 @@ class CloudFrontPublisher:
             self._client.get_waiter("distribution_deployed").wait(
                 Id=self._distribution, WaiterConfig={"Delay": self._poll, "MaxAttempts": attempts}
             )
-        except WaiterError as error:
+        except BotoCoreError as error:
+            if not isinstance(error, WaiterError):
+                raise aws_failure(f"CloudFront GetDistribution {self._distribution}", error) from None
             code = (error.last_response or {}).get("Error", {}).get("Code")
             reason = (
                 f"GetDistribution failed: {code}" if code else f"not Deployed after {self._deploy_timeout:g}s"

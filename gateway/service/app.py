@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -14,7 +15,10 @@ from aiohttp.typedefs import Middleware
 
 from gateway.common.netutil import TrustedProxies
 from gateway.credentials.vendor import CredentialVendor
+from gateway.keys.heartbeat import Heartbeat
 from gateway.keys.keyring import Keyring
+from gateway.keys.s3store import S3KeyringStore, store_client
+from gateway.keys.store import KeyringSource
 from gateway.keys.watch import KeyringHolder
 from gateway.rules.load import load_rules
 from gateway.service import appkeys
@@ -30,6 +34,7 @@ from gateway.service.settings import Settings
 from gateway.signing.s3 import S3Location
 
 log = logging.getLogger(__name__)
+HEARTBEAT = web.AppKey("heartbeat", Heartbeat)
 # aiohttp_cors refuses a preflight with a sentence in the 403's text; the reason, in a few words.
 _PREFLIGHT_REASONS = (
     ("origin header is not", "no Origin"),
@@ -95,11 +100,29 @@ def _cors(app: web.Application, settings: Settings) -> None:
             cors.add(route)
 
 
+def _keyring_source(settings: Settings) -> tuple[KeyringSource, S3KeyringStore | None]:
+    """The directory ``signing.keys_dir``, or the store every replica polls (``keys.store``)."""
+    if not settings.keys.store:
+        from gateway.keys.store import DirectoryStore
+
+        return DirectoryStore(settings.signing.keys_dir), None
+    s3 = settings.s3
+    client = store_client(
+        s3.region, s3.endpoint_url, s3.addressing_style, s3.access_key_id, s3.secret_access_key
+    )
+    store = S3KeyringStore(client, settings.keys.store)
+    return store, store
+
+
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
+    interval = settings.signing.reload_interval_seconds
     async with aiohttp.ClientSession() as http:
         await app[appkeys.AUTH].startup(http)
-        async with app[appkeys.KEYRING].watching(settings.signing.reload_interval_seconds):
+        async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(app[appkeys.KEYRING].watching(interval))
+            if (heartbeat := app.get(HEARTBEAT)) is not None:  # replicas report the key they sign with
+                await running.enter_async_context(heartbeat.running(interval))
             yield
 
 
@@ -144,11 +167,14 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
     def on_change(keyring: Keyring) -> None:
         metrics.keyring_reloads.inc()
 
-    holder = KeyringHolder(settings.signing.keys_dir, on_change=on_change)
+    source, store = _keyring_source(settings)
+    holder = KeyringHolder(source, on_change=on_change)
     holder.current.require_signer()
     app[appkeys.KEYRING] = holder
     metrics.keyring_stale.set_function(lambda: float(holder.error is not None))
     metrics.active_key_age.set_function(lambda: _active_age(holder))
+    if store is not None:
+        app[HEARTBEAT] = Heartbeat(store, holder, settings.keys.heartbeat_seconds)
     app[appkeys.GRANTER] = Granter(settings.signing, lambda: holder.current, metrics)
     server = settings.server  # each limiter is this process's alone (see ratelimit.py)
     app[appkeys.LIMITER] = RateLimiter(server.rate_limit_per_second, server.rate_limit_burst)

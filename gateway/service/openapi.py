@@ -246,8 +246,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                         ["id", "algorithm", "state", "public_key"],
                                     ),
                                 },
+                                "serving": object_schema(
+                                    {"key_id": STR, "key_pair_id": STR, "keyring_version": STR},
+                                    ["key_id", "key_pair_id", "keyring_version"],
+                                ),
                             },
-                            ["active", "keys"],
+                            ["active", "keys", "serving"],
                         )
                     )
                 },

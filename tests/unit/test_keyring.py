@@ -65,7 +65,9 @@ def _write_pem(path: Path, data: bytes, mode: int = 0o600) -> None:
         (lambda p: p.unlink(), "KTESTRSA.pem is missing"),
         (lambda p: _write_pem(p, b""), "not a PEM private key"),
         (lambda p: _write_pem(p, p.read_bytes()[:200]), "not a PEM private key"),
-        (lambda p: p.chmod(0o644), "must be mode 0600, not 0644"),
+        (lambda p: p.chmod(0o644), "is mode 0644: a private key must be mode 0600, 0400 or 0440"),
+        (lambda p: p.chmod(0o660), "is mode 0660"),  # group-writable
+        (lambda p: p.chmod(0o604), "is mode 0604"),  # readable by anyone
         (lambda p: _write_pem(p, (VECTORS / "test-rsa-2048.pub.pem").read_bytes()), "not a PEM private key"),
         (lambda p: _write_pem(p, (VECTORS / "test-ecdsa-p256.pem").read_bytes()), "is not a rsa-2048 key"),
         (
@@ -125,10 +127,18 @@ def test_every_problem_is_reported_together(keyring_dir: Path) -> None:
     doc["keys"].append(extra)
     doc["keys"].append({"id": "bad id!", "algorithm": "rsa-2048"})
     (keyring_dir / "keyring.json").write_text(json.dumps(doc))
-    (keyring_dir / "KTESTRSA.pem").chmod(0o640)
+    (keyring_dir / "KTESTRSA.pem").chmod(0o644)
     message = _problems(keyring_dir)
     assert "keys[2]" in message and "KSECOND has an unusable public key" in message
-    assert "mode 0600, not 0640" in message
+    assert "KTESTRSA.pem is mode 0644" in message
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o440, 0o640])
+def test_owner_and_group_read_are_accepted(keyring_dir: Path, mode: int) -> None:
+    # Kubernetes projects a Secret with fsGroup as 0440 whatever defaultMode says
+    # (kubernetes/kubernetes#57923): the process reads its key through the group bit.
+    (keyring_dir / "KTESTRSA.pem").chmod(mode)
+    assert load_keyring(keyring_dir).require_signer().key_pair_id == "K2TESTRSA00001"
 
 
 @pytest.mark.parametrize(

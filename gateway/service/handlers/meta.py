@@ -30,7 +30,14 @@ async def keys(request: web.Request) -> web.Response:
         for e in keyring.entries
         if e.state is not KeyState.RETIRED
     ]
-    return web.json_response({"active": keyring.active.key_pair_id, "keys": listed})
+    # What this replica signs with, so that an operator (``keys retire --replica``) can tell a
+    # replica that has not loaded the current keyring.
+    serving = {
+        "key_id": keyring.active_id,
+        "key_pair_id": keyring.active.key_pair_id,
+        "keyring_version": keyring.version,
+    }
+    return web.json_response({"active": keyring.active.key_pair_id, "keys": listed, "serving": serving})
 
 
 async def healthz(request: web.Request) -> web.Response:
