@@ -21,12 +21,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from weedtools import free_ports, wait_until, weed_binary  # beside this script
 
 
-def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
+def wait_s3(endpoint: str, key: str, secret: str, timeout: float, alive: Callable[[], bool]) -> None:
     import boto3
     from botocore.config import Config
 
@@ -38,7 +39,7 @@ def wait_s3(endpoint: str, key: str, secret: str, timeout: float) -> None:
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5),
     )
-    wait_until(client.list_buckets, timeout)
+    wait_until(client.list_buckets, timeout, alive)
 
 
 def main() -> int:
@@ -125,7 +126,19 @@ def main() -> int:
                 )
             time.sleep(0.5 if name == "master" else 0.1)
         endpoint = f"http://127.0.0.1:{args.s3_port}"
-        wait_s3(endpoint, args.access_key, args.secret_key, timeout=90)
+        try:  # a busy machine starts six servers slowly; a dead one ends the wait at once
+            wait_s3(
+                endpoint,
+                args.access_key,
+                args.secret_key,
+                180,
+                lambda: all(p.poll() is None for p in processes.values()),
+            )
+        except Exception as exc:
+            dead = [name for name, p in processes.items() if p.poll() is not None]
+            sys.exit(
+                f"cluster: S3 did not answer ({type(exc).__name__}); stopped: {dead or 'none'}; logs in {base}"
+            )
         (base / "cluster.json").write_text(
             json.dumps(
                 {

@@ -51,12 +51,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         text=True,
     )
     assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("ready "), line + process.stdout.read()
-    info = json.loads((directory / "cluster.json").read_text())
-    yield info
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=60)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ready "), line + process.stdout.read()
+        yield json.loads((directory / "cluster.json").read_text())
+    finally:  # also when it did not start: no process or pipe outlives the test
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
