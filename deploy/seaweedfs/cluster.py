@@ -137,7 +137,7 @@ def main() -> int:
         except Exception as exc:
             dead = [name for name, p in processes.items() if p.poll() is not None]
             sys.exit(
-                f"cluster: S3 did not answer ({type(exc).__name__}); stopped: {dead or 'none'}; logs in {base}"
+                f"cluster: S3 did not answer ({type(exc).__name__}); stopped: {dead or 'none'}; see {base}"
             )
         (base / "cluster.json").write_text(
             json.dumps(
