@@ -5,16 +5,17 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+PODMAN   := /usr/bin/podman
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check fuzz docs
+.PHONY: install test lint fmt run bench clean keys rotate-keys retire-keys deploy-check fuzz docs image
 
 # Key commands use the gateway settings when there are any (make run writes .local/gateway.toml).
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
 KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
-install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV)
+install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN)
 
 # One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
@@ -34,6 +35,12 @@ $(NODE): package.json package-lock.json
 $(CHROMIUM):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+# Debian's podman (with runc, which runs where crun cannot: hybrid cgroups) and debootstrap: make
+# image builds the container image on a Debian base made here, without an image registry.
+$(PODMAN):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc debootstrap
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -67,7 +74,8 @@ deploy-check: $(STAMP) $(CHECKOV)
 	$(BIN)/cfn-lint deploy/cloudformation/*.yaml
 	$(BIN)/python -m deploy.cloudformation.iam_check deploy/cloudformation/*.yaml
 	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f deploy/cloudformation/*.yaml
-	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml deploy/kubernetes/rotation/*.yaml
+	$(CHECKOV) --quiet --compact --skip-download --framework kubernetes -d deploy/kubernetes
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway devstack bench
@@ -92,6 +100,12 @@ rotate-keys: $(STAMP)
 
 retire-keys: $(STAMP)
 	$(BIN)/cdn-gateway keys retire $(KEYARGS)
+
+# The gateway's container image (deploy/docker/Dockerfile) on a debootstrapped Debian bookworm,
+# built and kept by podman; tests/deploy/test_image.py builds it the same way and runs it.
+IMAGE ?= localhost/cdn-gateway:dev
+image: $(STAMP) $(PODMAN)
+	$(BIN)/python -m deploy.docker.image build --tag $(IMAGE)
 
 keys: $(STAMP)
 	$(BIN)/cdn-gateway keys list $(KEYARGS)

@@ -74,7 +74,7 @@ def test_gateway_role_is_least_privilege() -> None:
 
 
 def test_kubernetes_manifests_validate() -> None:
-    files = sorted(str(p) for p in (DEPLOY / "kubernetes").glob("*.yaml"))
+    files = sorted(str(p) for p in (DEPLOY / "kubernetes").glob("**/*.yaml"))
     done = subprocess.run(
         [str(BIN / "kubernetes-validate"), "--strict", *files], capture_output=True, text=True
     )
@@ -97,7 +97,9 @@ def test_deployment_probes_secrets_and_shutdown() -> None:
         and container["securityContext"]["readOnlyRootFilesystem"]
     )
     keys = next(v for v in pod["volumes"] if v["name"] == "keys")
-    assert keys["secret"]["defaultMode"] == 0o400  # the keyring refuses keys readable by others
+    # fsGroup makes the kubelet add group read (kubernetes/kubernetes#57923): 0440 says so, and the
+    # keyring refuses anything open to others or writable (tests/deploy/test_kubelet_keys.py).
+    assert keys["secret"]["defaultMode"] == 0o440 and pod["securityContext"]["fsGroup"] == 10001
     assert next(m for m in container["volumeMounts"] if m["name"] == "keys")["readOnly"] is True
     assert pod["terminationGracePeriodSeconds"] >= 15 and "preStop" in container["lifecycle"]
 
