@@ -161,7 +161,7 @@ def _context(args: argparse.Namespace) -> tuple[Lifecycle, Settings]:
     from gateway.keys.publish import CloudFrontPublisher, LocalPublisher, Publisher
     from gateway.signing.crypto import HashAlgorithm
 
-    settings = _settings(args, command=True)
+    settings = _settings(args, command=args.keys_command != "list")  # listing changes nothing
     store = _store(args, settings)
     directory = getattr(store, "directory", None)
     if isinstance(directory, Path) and not directory.is_dir():  # a mistyped path is not a keyring to create

@@ -60,6 +60,8 @@ def test_production_must_name_the_publisher(tmp_path: Path) -> None:
         line = _one_line(_cli("keys", command, "--config", str(config), *more))
         assert "invalid settings: keys.publisher must be set in production" in line
     assert _snapshot(tmp_path / "keys") == before
+    listed = _cli("keys", "list", "--config", str(config))  # looking changes nothing: allowed
+    assert listed.returncode == 0 and "active" in listed.stdout, listed.stderr
 
 
 def test_the_local_publisher_says_what_it_did(tmp_path: Path) -> None:

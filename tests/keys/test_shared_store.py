@@ -4,12 +4,15 @@ writes it, and every one of them switches by polling it."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
 import requests
 
 from devstack.seaweed import SeaweedFS
 from gateway.keys.s3store import S3KeyringStore
+from gateway.keys.store import StoreError
 from tests.gateway.conftest import gateway_process
 from tests.keys.fleet import cli, edge_process, make_fleet, serving, signed_url, wait_for
 
@@ -74,3 +77,28 @@ def test_a_store_that_cannot_be_read_stops_start_up_with_one_line(seaweed: Seawe
         "cannot read keyring.json: SignatureDoesNotMatch" in refused.stderr
         and "Traceback" not in refused.stderr
     )
+
+
+def test_two_commands_at_once_cannot_overwrite_each_other(seaweed: SeaweedFS, tmp_path: Path) -> None:
+    fleet = make_fleet(seaweed, tmp_path / "fleet")
+    assert cli("keys", "init", "--config", str(fleet.gateway_config())).returncode == 0
+    first, second = (S3KeyringStore(seaweed.client(), fleet.store) for _ in range(2))
+    with first.session() as mine, second.session() as theirs:  # both read the same keyring.json
+        touched = tuple(dataclasses.replace(e, created=e.created + 1) for e in mine.entries)
+        first.save(dataclasses.replace(mine, entries=touched))
+        with pytest.raises(StoreError, match=r"changed while this command ran .*run it again"):
+            second.save(dataclasses.replace(theirs, entries=()))  # would have dropped every key
+    assert first.load(private=True).entries == touched  # the winner's write stands
+
+
+def test_store_kms_key_id_is_sent_with_every_write(seaweed: SeaweedFS, tmp_path: Path) -> None:
+    # SeaweedFS has no KMS: it refuses an aws:kms write, which shows the header is sent (a plain
+    # write succeeds), and the refusal is one line that leaves nothing behind.
+    fleet = make_fleet(seaweed, tmp_path / "fleet")
+    config = fleet.gateway_config(store_kms_key_id="alias/cdn-gateway-keys")
+    done = cli("keys", "init", "--config", str(config))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"writing {fleet.store}K" in lines[0] and ".pem failed: InternalError" in lines[0]
+    bucket, prefix = fleet.store[5:].split("/", 1)
+    assert "Contents" not in seaweed.client().list_objects_v2(Bucket=bucket, Prefix=prefix)
