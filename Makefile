@@ -6,6 +6,7 @@ STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 PODMAN   := /usr/bin/podman
+PROMETHEUS := /usr/bin/prometheus
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 
@@ -15,7 +16,7 @@ CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
 KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
-install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN)
+install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN) $(PROMETHEUS)
 
 # One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
@@ -41,6 +42,11 @@ $(CHROMIUM):
 $(PODMAN):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc debootstrap
+
+# Debian's Prometheus: tests/deploy/test_grafana.py evaluates the dashboard's queries with it.
+$(PROMETHEUS):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
 
 test: install
 	$(BIN)/python -m pytest -q
