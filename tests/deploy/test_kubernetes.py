@@ -63,7 +63,9 @@ def test_settings_agree_with_the_pod() -> None:
 def test_shipped_settings_with_the_shared_keyring_load(tmp_path: Path) -> None:
     """The runbook says: uncomment keys.store and keys.probe_url.  That must give valid settings."""
     text = _one("ConfigMap", "cdn-gateway-config")["data"]["gateway.toml"]
-    uncommented = text.replace("# store = ", "store = ").replace("# probe_url = ", "probe_url = ")
+    uncommented = text
+    for name in ("store", "store_kms_key_id", "probe_url"):
+        uncommented = uncommented.replace(f"# {name} = ", f"{name} = ")
     assert uncommented != text
     (tmp_path / "rules.toml").write_text("")
     (tmp_path / "gateway.toml").write_text(
@@ -71,6 +73,7 @@ def test_shipped_settings_with_the_shared_keyring_load(tmp_path: Path) -> None:
     )
     settings = load_settings(tmp_path / "gateway.toml", env={})
     assert settings.keys.store.startswith("s3://") and settings.keys.probe_url.startswith("https://")
+    assert settings.keys.store_kms_key_id.startswith("arn:aws:kms:")
     assert settings.cors.origins and settings.server.metrics_port
 
 
