@@ -8,9 +8,10 @@
 2. the image, ``podman build --build-arg BASE=<that base>``: the same Dockerfile Docker users
    build on ``python:3.11-slim``.
 
-No registry of images is needed: the Debian mirror comes from this machine's apt sources, the
-Python packages from its pip index.  A TLS-inspecting proxy's CA bundle, when pip is told to use
-one (``PIP_CERT``), is handed to the build as a secret and stays out of the layers.
+No registry of images is needed: the Debian mirror comes from this machine's apt sources, and
+the build's pip reaches the Python package index through the host's network.  The CA bundle
+this machine trusts (``PIP_CERT``, else the system's) is handed to the build as a secret, so a
+TLS-inspecting proxy works, and stays out of the layers.
 
 Podman runs rootful with options that work where there is no systemd and no cgroup v2 of its own
 (a CI machine, a VM with hybrid cgroups, no CAP_SYS_RESOURCE to raise limits): ``PODMAN_OPTS``
@@ -39,6 +40,7 @@ WORK = ROOT / ".local" / "image"
 DEFAULT_OPTS = "--storage-driver vfs --cgroup-manager cgroupfs --runtime runc"
 # Podman's default limits are above what an unprivileged sandbox may set; lower ones always work.
 RUN_LIMITS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"  # Debian's bundle of the CAs the machine trusts
 
 
 def podman() -> list[str]:
@@ -89,8 +91,12 @@ def make_base() -> None:
             if item.is_file():
                 item.unlink()
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    subprocess.run([*podman(), "import", "-", BASE], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+    imported = subprocess.run(
+        [*podman(), "import", "-", BASE], stdin=tar.stdout, capture_output=True, text=True
+    )
     tar.wait()
+    if imported.returncode != 0 or tar.returncode != 0:
+        sys.exit(f"image: podman import failed: {imported.stderr.strip()}")
     shutil.rmtree(rootfs)
 
 
@@ -98,10 +104,11 @@ def build(tag: str, base: str) -> str:
     """Build ``tag`` on ``base`` (made first when it is ours and missing); return the image id."""
     if base == BASE and not has_image(BASE):
         make_base()
-    secret = []
-    ca = os.environ.get("PIP_CERT", "")
-    if ca and Path(ca).is_file():
-        secret = ["--secret", f"id=ca,src={ca}"]
+    # The CAs this machine trusts: pip inside the build trusts the same (a TLS-inspecting proxy's
+    # too), where it would otherwise know only its own bundle.
+    bundles = [os.environ.get(name, "") for name in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")]
+    ca = next((b for b in [*bundles, SYSTEM_CA] if b and Path(b).is_file()), "")
+    secret = ["--secret", f"id=ca,src={ca}"] if ca else []
     print(f"image: building {tag} on {base}", flush=True)
     subprocess.run(
         [

@@ -17,7 +17,11 @@ from tests.conftest import VECTORS
 from tests.keys.conftest import KeyGroupClient, cloudfront_client
 
 ENTRY = KeyEntry(
-    "KABCDEFGHIJKLM", KeyAlgorithm.ECDSA_P256, KeyState.PENDING, 1, (VECTORS / "test-ecdsa-p256.pub.pem").read_text()
+    "KABCDEFGHIJKLM",
+    KeyAlgorithm.ECDSA_P256,
+    KeyState.PENDING,
+    1,
+    (VECTORS / "test-ecdsa-p256.pub.pem").read_text(),
 )
 
 
