@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-# Every input of the signed bytes: resource, canned, window start, expiry, key (the hash
-# algorithm is fixed per process).
+# Every input of the signed bytes: resource, canned, lower bound (the window start, or a revocable
+# grant's tagged DateGreaterThan), expiry, key (the hash algorithm is fixed per process).
 CacheKey = tuple[str, bool, int, int, str]
 
 

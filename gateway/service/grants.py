@@ -1,9 +1,10 @@
 """Stable CloudFront grants: cookies for a prefix, URLs for an object, cached per window.
 
-A grant is a pure function of (resource, policy kind, window, key, hash), so the cache is keyed on
-exactly those inputs: two callers allowed the same resource get the same bytes, and a new key id
-after a rotation never meets an entry signed by the old one.  The caller has already been
-authorised for the resource before any lookup.
+A grant is a pure function of (resource, policy kind, window, key, hash, and for a revocable
+grant its tag), so the cache is keyed on exactly those inputs: two callers allowed the same
+resource get the same bytes (unless their grants are revocable: then each principal's tag is
+its own), and a new key id after a rotation never meets an entry signed by the old one.  The
+caller has already been authorised for the resource before any lookup.
 
 Signing is the expensive part, so each miss is charged to the caller's :class:`Account` before
 it is signed, and the cache remembers which caller's miss made each entry (:class:`FairCache`).
@@ -15,6 +16,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.common.revocation import Tag, not_before
 from gateway.keys.keyring import Keyring
 from gateway.service.faircache import CacheKey, FairCache
 from gateway.service.metrics import Metrics
@@ -75,16 +77,24 @@ class Granter:
         grace = min(grace, lifetime // 2)
         return stable_window(now, lifetime - grace, grace)
 
-    def _policy(self, resource: str, canned: bool, window: Window) -> Policy:
+    def _policy(self, resource: str, canned: bool, window: Window, tag: Tag | None) -> Policy:
+        if tag is not None:  # the tag replaces the clock-skew allowance (docs/design.md, "Revocation")
+            return Policy.make_custom(resource, window.expires, not_before(tag))
         if canned:
             return Policy.make_canned(resource, window.expires)
         skew = self._settings.not_before_skew_seconds
         return Policy.make_custom(resource, window.expires, window.start - skew if skew else None)
 
-    def _sign(self, resource: str, canned: bool, window: Window, account: Account) -> SignedPolicy:
+    def _sign(
+        self, resource: str, canned: bool, window: Window, account: Account, tag: Tag | None
+    ) -> SignedPolicy:
         signer = self._keyring().require_signer()
-        policy = self._policy(resource, canned, window)
-        key: CacheKey = (resource, canned, window.start, window.expires, signer.key_pair_id)
+        canned = canned and tag is None  # a canned policy has no room for a tag
+        policy = self._policy(resource, canned, window, tag)
+        # The third part is the policy's lower bound: the window start, or for a tagged grant the
+        # tag's DateGreaterThan (always earlier than any window start, so the two never collide).
+        lower = window.start if tag is None else not_before(tag)
+        key: CacheKey = (resource, canned, lower, window.expires, signer.key_pair_id)
         signature = self.cache.get(key)
         if signature is not None:
             # Only the signature is kept (memory): the policy bytes are rebuilt, identically.
@@ -98,20 +108,33 @@ class Granter:
         return signed
 
     def for_prefix(
-        self, prefix: str, now: float, lifetime: int | None = None, account: Account = INTERNAL
+        self,
+        prefix: str,
+        now: float,
+        lifetime: int | None = None,
+        account: Account = INTERNAL,
+        tag: Tag | None = None,
     ) -> Grant:
-        """A custom-policy grant for everything under ``prefix`` (cookies for tiles, galleries)."""
+        """A custom-policy grant for everything under ``prefix`` (cookies for tiles, galleries);
+        a ``tag`` makes it revocable (one principal's grant from one source)."""
         resource = f"{self._settings.cdn_base_url.rstrip('/')}/{encode_key(prefix)}*"
         window = self.window(now, lifetime)
-        return Grant(self._sign(resource, False, window, account), window, resource)
+        return Grant(self._sign(resource, False, window, account, tag), window, resource)
 
     def for_object(
-        self, key: str, now: float, canned: bool, lifetime: int | None = None, account: Account = INTERNAL
+        self,
+        key: str,
+        now: float,
+        canned: bool,
+        lifetime: int | None = None,
+        account: Account = INTERNAL,
+        tag: Tag | None = None,
     ) -> tuple[str, Grant]:
-        """A signed URL for one object, byte-identical within the window."""
+        """A signed URL for one object, byte-identical within the window; a ``tag`` makes it
+        revocable, and then its policy is custom whatever ``canned`` says."""
         url = object_url(self._settings.cdn_base_url, key)
         window = self.window(now, lifetime)
-        grant = Grant(self._sign(url, canned, window, account), window, url)
+        grant = Grant(self._sign(url, canned, window, account, tag), window, url)
         return grant.signed.url(url), grant
 
     def clear(self) -> None:

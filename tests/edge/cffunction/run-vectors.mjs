@@ -1,0 +1,23 @@
+// Runs the revocation function under node against vectors read from stdin (tests only):
+// [{"request": <CloudFront Functions request>, "store": {tag: until}, "now": epoch}, ...]
+// prints one answer per vector: "allow", or the status, type and body the function answered with.
+import { setStore } from 'cloudfront';
+import { handler } from './function.mjs';
+
+const chunks = [];
+for await (const chunk of process.stdin) {
+    chunks.push(chunk);
+}
+const vectors = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const answers = [];
+for (const vector of vectors) {
+    setStore(vector.store);
+    Date.now = () => vector.now * 1000;
+    const result = await handler({ version: '1.0', context: { eventType: 'viewer-request' }, request: vector.request });
+    if (result && result.statusCode !== undefined) {
+        answers.push({ status: result.statusCode, type: result.headers['content-type'].value, body: result.body.data });
+    } else {
+        answers.push('allow');
+    }
+}
+process.stdout.write(JSON.stringify(answers));

@@ -1,0 +1,168 @@
+"""The CloudFront Function and the local edge refuse and allow the same requests.
+
+``deploy/cloudfront/revocation.js`` runs under node (a shim stands in for ``cloudfront.kvs()``)
+against the vectors below, and :func:`gateway.edge.revocation.judge` against the same ones; both
+must give each vector's expected answer.  Every grant is really signed, as the gateway signs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from gateway.common.revocation import MAX_TAG, TAG_EPOCH, RevocationWatcher, Revoked, make_tag, not_before
+from gateway.edge.responses import denied
+from gateway.edge.revocation import judge
+from gateway.signing.cloudfront import sign_policy
+from gateway.signing.crypto import HashAlgorithm
+from gateway.signing.policy import Policy
+from gateway.signing.verify import ErrorCode, ViewerRequest
+from tests.edge.conftest import SIGNER
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION = ROOT / "deploy/cloudfront/revocation.js"
+HARNESS = Path(__file__).parent / "cffunction"
+NOW = 1_800_000_000
+RESOURCE = "https://cdn.example.com/users/alice/*"
+ALICE, BOB, SHARE = make_tag(7, share=False), make_tag(8, share=False), make_tag(9, share=True)
+REVOKED = {str(BOB): NOW + 600, str(SHARE): NOW + 600, str(make_tag(10, False)): NOW - 1}
+
+
+def _signed(not_before_value: int | None, resource: str = RESOURCE) -> dict[str, str]:
+    policy = Policy.make_custom(resource, NOW + 3600, not_before_value)
+    return dict(sign_policy(policy, SIGNER, HashAlgorithm.SHA256).params())
+
+
+def _cookies(*grants: dict[str, str]) -> list[tuple[str, str]]:
+    return [(f"CloudFront-{name}", value) for grant in grants for name, value in grant.items()]
+
+
+def _query(grant: dict[str, str], encode: bool = False) -> str:
+    return "&".join(f"{name}={quote(value, safe='') if encode else value}" for name, value in grant.items())
+
+
+def _raw_policy(doc: object) -> str:
+    return base64.b64encode(json.dumps(doc).encode()).decode().translate(str.maketrans("+=/", "-_~"))
+
+
+def _doc(after: object, statements: int = 1) -> dict[str, Any]:
+    condition = {"DateLessThan": {"AWS:EpochTime": NOW + 60}, "DateGreaterThan": {"AWS:EpochTime": after}}
+    return {"Statement": [{"Resource": RESOURCE, "Condition": condition}] * statements}
+
+
+UNTAGGED = _signed(NOW - 60)
+TAGGED_ALICE, TAGGED_BOB = _signed(not_before(ALICE)), _signed(not_before(BOB))
+TAGGED_SHARE, EXPIRED_REVOCATION = _signed(not_before(SHARE)), _signed(not_before(make_tag(10, False)))
+CANNED = {"Expires": str(NOW + 60), "Signature": "x", "Key-Pair-Id": SIGNER.key_pair_id}
+
+# (name, raw query, cookies, expected: "allow" or 403)
+VECTORS: list[tuple[str, str, list[tuple[str, str]], object]] = [
+    ("untagged cookie grant", "", _cookies(UNTAGGED), "allow"),
+    ("tagged, not revoked", "", _cookies(TAGGED_ALICE), "allow"),
+    ("tagged and revoked", "", _cookies(TAGGED_BOB), 403),
+    ("share tag revoked", "", _cookies(TAGGED_SHARE), 403),
+    ("revocation already over", "", _cookies(EXPIRED_REVOCATION), "allow"),
+    ("two cookie sets, the second revoked", "", _cookies(TAGGED_ALICE, TAGGED_BOB), 403),
+    ("signed URL, revoked", _query(TAGGED_BOB), [], 403),
+    ("signed URL percent-encoded, revoked", _query(TAGGED_BOB, encode=True), [], 403),
+    ("signed URL governs over a revoked cookie", _query(TAGGED_ALICE), _cookies(TAGGED_BOB), "allow"),
+    ("revoked signed URL beside a good cookie", "a=1&" + _query(TAGGED_BOB), _cookies(TAGGED_ALICE), 403),
+    ("canned URL: no policy, no tag", _query(CANNED), _cookies(TAGGED_BOB), "allow"),
+    ("any signing parameter makes a URL", "Hash-Algorithm=SHA256", _cookies(TAGGED_BOB), "allow"),
+    ("undecodable policy is left to verification", "", [("CloudFront-Policy", "%%%not*base64")], "allow"),
+    ("not JSON", "", [("CloudFront-Policy", "bm90IGpzb24_")], "allow"),
+    ("two statements", "", [("CloudFront-Policy", _raw_policy(_doc(TAG_EPOCH + BOB, 2)))], "allow"),
+    ("tag as a string", "", [("CloudFront-Policy", _raw_policy(_doc(str(TAG_EPOCH + BOB))))], "allow"),
+    ("tag out of range", "", [("CloudFront-Policy", _raw_policy(_doc(TAG_EPOCH + MAX_TAG + 1)))], "allow"),
+    ("integral float tag", "", [("CloudFront-Policy", _raw_policy(_doc(float(TAG_EPOCH + BOB))))], 403),
+    (
+        "unsigned revoked tag is still refused",
+        "",
+        [("CloudFront-Policy", _raw_policy(_doc(TAG_EPOCH + BOB)))],
+        403,
+    ),
+]
+
+
+def _entry(values: list[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": values[0]}
+    if len(values) > 1:
+        entry["multiValue"] = [{"value": v} for v in values]
+    return entry
+
+
+def _event_request(raw_query: str, cookies: list[tuple[str, str]]) -> dict[str, Any]:
+    """The request as CloudFront Functions presents it: names to ``{value, multiValue}``."""
+    query: dict[str, list[str]] = {}
+    for part in raw_query.split("&") if raw_query else []:
+        name, _, value = part.partition("=")
+        query.setdefault(name, []).append(value)
+    jar: dict[str, list[str]] = {}
+    for name, value in cookies:
+        jar.setdefault(name, []).append(value)
+    return {
+        "method": "GET",
+        "uri": "/users/alice/a.txt",
+        "querystring": {name: _entry(values) for name, values in query.items()},
+        "headers": {"host": {"value": "cdn.example.com"}},
+        "cookies": {name: _entry(values) for name, values in jar.items()},
+    }
+
+
+def run_function(vectors: list[dict[str, Any]], tmp: Path) -> list[object]:
+    """Every vector through the real function source under node, the shim as ``cloudfront``."""
+    node = shutil.which("node") or "/usr/bin/node"
+    package = tmp / "node_modules/cloudfront"
+    package.mkdir(parents=True)
+    shutil.copy(HARNESS / "kvs-shim.mjs", package / "index.mjs")
+    (package / "package.json").write_text('{"name": "cloudfront", "type": "module", "main": "index.mjs"}')
+    (tmp / "function.mjs").write_text(FUNCTION.read_text() + "\nexport { handler };\n")
+    shutil.copy(HARNESS / "run-vectors.mjs", tmp / "run-vectors.mjs")
+    done = subprocess.run(
+        [node, "run-vectors.mjs"],
+        cwd=tmp,
+        input=json.dumps(vectors),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    refusal = denied(ErrorCode.ACCESS_DENIED)  # what the edge answers: CloudFront's own XML
+    for answer in answers:
+        if answer != "allow":
+            assert answer == {"status": 403, "type": refusal.content_type, "body": refusal.text}
+    return [answer if answer == "allow" else answer["status"] for answer in answers]
+
+
+async def _local(raw_query: str, cookies: list[tuple[str, str]], revoked: Revoked) -> object:
+    async def read() -> Revoked:
+        return revoked
+
+    watcher = RevocationWatcher(read)
+    await watcher.refresh()
+    request = ViewerRequest("https", "cdn.example.com", "/users/alice/a.txt", raw_query, tuple(cookies))
+    verdict, _ = judge(request, watcher, NOW)
+    return "allow" if verdict == "ok" else 403
+
+
+async def test_function_and_edge_agree_on_every_vector(tmp_path: Path) -> None:
+    store = {tag: str(until) for tag, until in REVOKED.items()}
+    revoked = {int(tag): until for tag, until in REVOKED.items()}
+    events = [{"request": _event_request(q, c), "store": store, "now": NOW} for _, q, c, _ in VECTORS]
+    from_node = run_function(events, tmp_path)
+    local = [await _local(q, c, revoked) for _, q, c, _ in VECTORS]
+    expected = [answer for *_, answer in VECTORS]
+    names = [name for name, *_ in VECTORS]
+    assert dict(zip(names, from_node, strict=True)) == dict(zip(names, expected, strict=True))
+    assert dict(zip(names, local, strict=True)) == dict(zip(names, expected, strict=True))
+
+
+async def test_a_missing_store_entry_and_an_empty_store_allow(tmp_path: Path) -> None:
+    events = [{"request": _event_request("", _cookies(TAGGED_BOB)), "store": {}, "now": NOW}]
+    assert run_function(events, tmp_path) == ["allow"]
