@@ -35,6 +35,7 @@ ARNS = {
     "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{name}}",
     "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{{name}}-AbCdEf",
     "AWS::IAM::InstanceProfile": f"arn:aws:iam::{ACCOUNT}:instance-profile/{{name}}",
+    "AWS::CloudFront::KeyValueStore": f"arn:aws:cloudfront::{ACCOUNT}:key-value-store/{{name}}",
 }
 # Findings that only say a statement could be narrower are not failures: this check is about
 # statements IAM would not apply as written.
