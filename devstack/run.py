@@ -53,6 +53,7 @@ def main() -> int:
 cdn-gateway is running.
   map demo     {config.edge_url}/demo/
   upload demo  {config.edge_url}/demo/upload.html
+  photo demo   {config.edge_url}/demo/photos.html   (albums, sharing, revocation)
   edge         {config.edge_url}          (CloudFront stand-in; /v1/* and /demo/* go to the gateway)
   gateway      http://{config.host}:{config.gateway_port}   (API, /openapi.json, /metrics)
   local S3     http://{config.host}:{config.s3_port}   (SeaweedFS, bucket '{BUCKET}')

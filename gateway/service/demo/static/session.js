@@ -9,16 +9,17 @@ function setStatus(text, isError) {
   status.className = isError ? "error" : "";
 }
 
-async function signIn(sub) {
+async function signIn(sub, groups) {
   const response = await fetch("/demo/token", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sub }),
+    body: JSON.stringify(groups && groups.length ? { sub, groups } : { sub }),
   });
   if (!response.ok) throw new Error(`sign-in failed: ${response.status}`);
   const body = await response.json();
   demo.token = body.token;
   demo.sub = body.sub;
+  demo.groups = body.groups || [];
   return body.sub;
 }
 
