@@ -1,7 +1,8 @@
-"""Demo content for ``make run``: map tiles drawn with Pillow and a few images.
+"""Demo content for ``make run``: map tiles drawn with Pillow, a few images and sample photos.
 
 Tiles follow the slippy-map scheme ``tiles/{z}/{x}/{y}.png`` for zooms 0-5 (1,365 tiles); each
 shows its own coordinates over a colour that drifts with position, so a wrong tile is visible.
+The gallery (``/demo/photos.html``) starts with two small albums: alice's and bob's JPEGs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-MARKER = ".demo-data-v1"
+MARKER = ".demo-data-v2"  # v2: the gallery's sample photos
 MAX_ZOOM = 5
 
 
@@ -39,6 +40,26 @@ def picture_png(label: str, colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+def photo_jpeg(label: str, sky: tuple[int, int, int], ground: tuple[int, int, int]) -> bytes:
+    """A small landscape: sky, a ground line and the photo's name, a few kilobytes of JPEG."""
+    image = Image.new("RGB", (480, 320), sky)
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(0, 220), (140, 150), (300, 210), (480, 160), (480, 320), (0, 320)], fill=ground)
+    draw.ellipse((370, 40, 430, 100), fill=(250, 220, 120))
+    draw.text((16, 16), label, fill=(255, 255, 255), font_size=26)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+# The gallery's sample albums, users/{sub}/albums/{album}/{photo}: sign in as alice or bob.
+SAMPLE_PHOTOS = {
+    "users/alice/albums/holiday/beach.jpg": ((90, 160, 220), (220, 200, 140)),
+    "users/alice/albums/holiday/hills.jpg": ((120, 170, 230), (70, 130, 60)),
+    "users/bob/albums/climbing/crag.jpg": ((150, 150, 190), (110, 100, 90)),
+}
+
+
 def objects() -> Iterator[tuple[str, bytes]]:
     for z in range(MAX_ZOOM + 1):
         for x in range(2**z):
@@ -48,6 +69,8 @@ def objects() -> Iterator[tuple[str, bytes]]:
     yield "public/logo.png", picture_png("cdn-gateway", (20, 20, 20))
     yield "users/demo/holiday.png", picture_png("users/demo/holiday.png", (160, 60, 40))
     yield "users/demo/notes.png", picture_png("users/demo/notes.png", (60, 60, 160))
+    for key, (sky, ground) in SAMPLE_PHOTOS.items():
+        yield key, photo_jpeg(key.rsplit("/", 1)[1], sky, ground)
 
 
 def fill_bucket(client: Any, bucket: str, allowed_origin: str) -> bool:
@@ -77,8 +100,9 @@ def fill_bucket(client: Any, bucket: str, allowed_origin: str) -> bool:
         pass
 
     def put(item: tuple[str, bytes]) -> None:
+        kind = "image/jpeg" if item[0].endswith(".jpg") else "image/png"
         client.put_object(
-            Bucket=bucket, Key=item[0], Body=item[1], ContentType="image/png", CacheControl="max-age=86400"
+            Bucket=bucket, Key=item[0], Body=item[1], ContentType=kind, CacheControl="max-age=86400"
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
