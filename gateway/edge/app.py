@@ -8,6 +8,7 @@ carry a valid signature for it (security case 39).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -20,12 +21,14 @@ from aiohttp.typedefs import Handler
 from gateway.common.config import SettingsError
 from gateway.common.httplog import REQUEST_ID, new_request_id
 from gateway.common.netutil import TrustedProxies, viewer_ip
+from gateway.common.revocation import RevocationWatcher
 from gateway.edge.accesslog import EXPLAIN, REQUEST_ID_HEADER
 from gateway.edge.cache import ObjectCache
 from gateway.edge.objects import ObjectServer
 from gateway.edge.origin import S3Origin
 from gateway.edge.proxy import proxy
 from gateway.edge.responses import denied, refused
+from gateway.edge.revocation import judge
 from gateway.edge.settings import DEBUG_IN_PRODUCTION, Behavior, EdgeSettings
 from gateway.edge.viewer import (
     Refusal,
@@ -68,6 +71,7 @@ KEYS = web.AppKey("edge_keys", KeyringHolder)
 CACHE = web.AppKey("edge_cache", ObjectCache)
 DISTRIBUTION = web.AppKey("edge_distribution", Distribution)
 RESOURCES = web.AppKey("edge_resources", Resources)
+REVOCATIONS = web.AppKey("edge_revocations", RevocationWatcher)
 EXPLAIN_HEADER = "X-Edge-Explain"
 
 
@@ -177,6 +181,16 @@ async def _serve(request: web.Request) -> web.StreamResponse:
             return _explained(
                 request, denied(verdict.error), f"{told.summary} (behaviour {behavior.path_pattern})"
             )
+        if (revocations := app.get(REVOCATIONS)) is not None:
+            refused_tag, tag = judge(signed, revocations, now)
+            if refused_tag != "ok":
+                answer = denied(ErrorCode.ACCESS_DENIED)
+                why = "revoked" if refused_tag == "revoked" else "a share's, and the revocation list is stale"
+                return (
+                    _explained(request, answer, f"AccessDenied: grant tag {tag} is {why}")
+                    if explaining
+                    else answer
+                )
     resources = app[RESOURCES]
     if behavior.origin != "s3":
         return await proxy(
@@ -214,7 +228,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                 sock_read=30,
             ),
         )
-        async with app[KEYS].watching(settings.reload_interval_seconds):
+        async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(app[KEYS].watching(settings.reload_interval_seconds))
+            if (revocations := app.get(REVOCATIONS)) is not None:
+                await running.enter_async_context(revocations.watching())
             yield
 
 
@@ -256,6 +273,13 @@ def create_edge_app(settings: EdgeSettings) -> web.Application:
         TrustedProxies(settings.server.trusted_proxies),
         bool(settings.server.certfile),
     )
+    if settings.revocation.store:
+        from gateway.sharing.revocation_reader import revocation_reader  # the store's driver, only if used
+
+        revocation = settings.revocation
+        app[REVOCATIONS] = RevocationWatcher(
+            revocation_reader(revocation.store), revocation.poll_seconds, revocation.max_stale_seconds
+        )
     app.cleanup_ctx.append(_resources)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +24,23 @@ from gateway.signing.encoding import EncodingError, cf_b64decode
 from gateway.signing.verify import ViewerRequest
 
 POLICY_COOKIE = f"{COOKIE_PREFIX}Policy"
+
+
+@dataclass(frozen=True)
+class EdgeRevocation:
+    """Revoked grants, refused before their windows end (docs/design.md, "Revocation").
+
+    Attributes:
+        store: Empty: no check.  Else the gateways' share store, read only: its SQLite file
+            (relative to this file).  A signed request carrying a revoked grant gets 403.
+        poll_seconds: How often the revocation list is read; a revocation takes effect within it.
+        max_stale_seconds: Past this long without a successful read, share grants are refused
+            (fail closed); rule grants keep working on the last list.
+    """
+
+    store: str = ""
+    poll_seconds: float = 1.0
+    max_stale_seconds: float = 10.0
 
 
 def _policies(request: ViewerRequest) -> Iterator[str]:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
+from gateway.edge.revocation import EdgeRevocation
 from gateway.edge.viewer import distribution_origin
 from gateway.keys.settings import parse_store_url
 
@@ -178,6 +179,7 @@ class EdgeSettings:
         metadata={"doc": "``production`` or ``development``; only development allows ``[debug]`` aids."},
     )
     debug: EdgeDebug = field(default_factory=EdgeDebug)
+    revocation: EdgeRevocation = field(default_factory=EdgeRevocation)
 
     @property
     def development(self) -> bool:
@@ -236,6 +238,8 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
             "origin.max_connections": settings.origin.max_connections,
             "origin.queue_timeout_seconds": settings.origin.queue_timeout_seconds,
             "server.viewer_timeout_seconds": settings.server.viewer_timeout_seconds,
+            "revocation.poll_seconds": settings.revocation.poll_seconds,
+            "revocation.max_stale_seconds": settings.revocation.max_stale_seconds,
         },
     )
     _check_distribution(settings.distribution.urls, problems)
@@ -269,8 +273,15 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
     for name, file in tls.items():
         if not Path(file).is_file():
             problems.append(f"server.{name} {file} does not exist")
+    if "://" in settings.revocation.store:
+        problems.append("revocation.store must be the share store's SQLite file (a path)")
     if problems:
         raise SettingsError(problems)
     server = dataclasses.replace(settings.server, **tls)
-    result: EdgeSettings = dataclasses.replace(settings, keys_dir=keys_dir, server=server)
+    revocation = settings.revocation
+    if revocation.store:  # a SQLite file, beside the settings
+        revocation = dataclasses.replace(revocation, store=str(base / revocation.store))
+    result: EdgeSettings = dataclasses.replace(
+        settings, keys_dir=keys_dir, server=server, revocation=revocation
+    )
     return result
