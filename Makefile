@@ -7,6 +7,7 @@ NODE     := node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 PODMAN   := /usr/bin/podman
 PROMETHEUS := /usr/bin/prometheus
+POSTGRES := /usr/lib/postgresql/15/bin/initdb
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 
@@ -16,7 +17,7 @@ CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
 KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
-install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN) $(PROMETHEUS)
+install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN) $(PROMETHEUS) $(POSTGRES)
 
 # One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
@@ -47,6 +48,11 @@ $(PODMAN):
 $(PROMETHEUS):
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+
+# Debian's PostgreSQL server: tests/sharing starts its own throwaway cluster on loopback with it.
+$(POSTGRES):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
 
 test: install
 	$(BIN)/python -m pytest -q

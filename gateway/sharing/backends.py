@@ -1,0 +1,168 @@
+"""The two databases behind the share store: one transaction API over SQLite and PostgreSQL.
+
+Queries are written once, with ``?`` placeholders (PostgreSQL's driver gets ``%s``; no query
+holds a literal ``?`` or ``%``).  Every failure of the database itself (unreachable, locked past
+the timeout, disk full) becomes :class:`StoreUnavailable`, which callers turn into a 503 for
+share-based access only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+import psycopg
+import psycopg_pool
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+Dialect = Literal["sqlite", "postgres"]
+# Serialises concurrent start-ups of several replicas around the migrations (any fixed number).
+MIGRATION_LOCK = 0x5348_4152_4553  # "SHARES"
+
+
+class StoreUnavailable(Exception):
+    """The share store did not answer (in time); the detail is for the log, not the client."""
+
+
+class Tx(Protocol):
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run one statement; the rows it returns (none for most writes)."""
+        ...
+
+
+class Backend(Protocol):
+    dialect: Dialect
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """One transaction holding the database's write lock for migrations (SQLite: BEGIN
+        IMMEDIATE; PostgreSQL: the caller takes an advisory lock)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _SqliteTx:
+    def __init__(self, backend: SqliteBackend) -> None:
+        self._backend = backend
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return await self._backend.call(lambda c: c.execute(sql, tuple(params)).fetchall())
+
+
+class SqliteBackend:
+    """One connection in one worker thread per process: SQLite has a single writer anyway, and
+    BEGIN IMMEDIATE makes processes sharing the file wait their turn (up to the timeout)."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path, self._timeout = path, timeout
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="share-store")
+        self._connection: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")  # edges read while gateways write
+            self._connection = connection
+        return self._connection
+
+    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            try:
+                return work(self._connect())
+            except sqlite3.Error:
+                if self._connection is not None and not self._connection.in_transaction:
+                    self._connection.close()  # reopened on the next call (a replaced file)
+                    self._connection = None
+                raise
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"SQLite {self.path}: {type(exc).__name__}: {exc}") from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._lock:
+            await self.call(lambda c: c.execute("BEGIN IMMEDIATE"))
+            try:
+                yield _SqliteTx(self)
+            except BaseException:
+                with contextlib.suppress(StoreUnavailable):
+                    await self.call(_rollback)
+                raise
+            await self.call(lambda c: c.execute("COMMIT"))
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.get_running_loop().run_in_executor(self._thread, close)
+        self._thread.shutdown(wait=False)
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
+class _PostgresTx:
+    def __init__(self, connection: psycopg.AsyncConnection[Row]) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        cursor = await self._connection.execute(sql.replace("?", "%s"), tuple(params))
+        return await cursor.fetchall() if cursor.description is not None else []
+
+
+class PostgresBackend:
+    """A connection pool (psycopg 3); each transaction takes a pooled connection."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, dsn: str, pool_size: int, timeout: float) -> None:
+        milliseconds = max(1, int(timeout * 1000))
+        self._pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[Row]] = (
+            psycopg_pool.AsyncConnectionPool(
+                dsn,
+                min_size=1,
+                max_size=pool_size,
+                open=False,
+                timeout=timeout,
+                check=psycopg_pool.AsyncConnectionPool.check_connection,  # after a server restart
+                kwargs={
+                    "autocommit": True,
+                    "connect_timeout": max(1, int(timeout)),
+                    "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
+                },
+            )
+        )
+        self._opened = False
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        try:
+            if not self._opened:
+                self._opened = True
+                await self._pool.open(wait=False)
+            async with self._pool.connection() as connection, connection.transaction():
+                yield _PostgresTx(connection)
+        except (psycopg.Error, OSError) as exc:
+            # PoolTimeout is an OperationalError: no connection within the timeout.
+            raise StoreUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()

@@ -1,0 +1,59 @@
+"""The ``[sharing]`` settings: the share store (SQLite by default, PostgreSQL at scale)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.common.config import NO_SECRET, Secret
+
+DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+@dataclass(frozen=True)
+class SharingSettings:
+    """Shares between users (``/v1/shares``) and the store that keeps them (docs/design.md, "Sharing").
+
+    Attributes:
+        enabled: Serve ``/v1/shares`` and honour shares in grants.  Off: ``/v1/shares`` is 404 and
+            only the rules decide.  A rule must also say ``shareable = true`` for its prefixes to
+            be shared at all.
+        dsn: Empty: a SQLite file (``sqlite_file``), for one host.  Else a PostgreSQL connection
+            URI (``postgresql://user@host:5432/db``) that every replica shares; never printed.
+        sqlite_file: The SQLite store, relative to the settings file's directory; created with
+            its directory on first start.  Gateways and local edges on one host may share it.
+        pool_size: Most PostgreSQL connections each process opens.
+        timeout_seconds: Bound on waiting for the store (a connection, a lock, a query); past it
+            the store counts as down: share-based access gets 503, rule-based access is unaffected.
+        max_shares_per_owner: Most live shares one user may hold; more is 409.
+        max_expires_in_seconds: Longest ``expires_in`` a share may ask for; 0: no limit.  A share
+            asked without ``expires_in`` lasts until it is deleted.
+        page_size: Shares per page of ``GET /v1/shares`` when ``limit`` is not given (at most 100).
+    """
+
+    enabled: bool = False
+    dsn: Secret = NO_SECRET
+    sqlite_file: Path = Path("shares.sqlite3")
+    pool_size: int = 10
+    timeout_seconds: float = 2.0
+    max_shares_per_owner: int = 1000
+    max_expires_in_seconds: int = 0
+    page_size: int = 50
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.dsn)
+
+    def check(self, problems: list[str]) -> None:
+        if self.dsn and not self.dsn.startswith(DSN_SCHEMES):
+            problems.append("sharing.dsn must be a postgresql:// connection URI (or empty for SQLite)")
+        if not 1 <= self.pool_size <= 100:
+            problems.append("sharing.pool_size must be 1-100")
+        if self.timeout_seconds <= 0:
+            problems.append("sharing.timeout_seconds must be positive")
+        if self.max_shares_per_owner <= 0:
+            problems.append("sharing.max_shares_per_owner must be positive")
+        if self.max_expires_in_seconds < 0:
+            problems.append("sharing.max_expires_in_seconds must be 0 (no limit) or positive")
+        if not 1 <= self.page_size <= 100:
+            problems.append("sharing.page_size must be 1-100")

@@ -1,0 +1,285 @@
+"""The share store: shares, grant tags and revocations, on SQLite or PostgreSQL.
+
+The interface every other part uses (the gateway's handlers, the revocation code, the demo):
+
+- :func:`open_store` builds a :class:`ShareStore` from :class:`SharingSettings`; ``await
+  store.start()`` applies the migrations (a store down at start-up is retried on first use, so
+  the gateway still serves rule-based access), ``await store.close()`` at shutdown.
+- Shares: :meth:`~ShareStore.create`, :meth:`~ShareStore.owned` and :meth:`~ShareStore.received`
+  (pages with an opaque cursor), :meth:`~ShareStore.delete` (the owner's only),
+  :meth:`~ShareStore.get`, and for grant decisions :meth:`~ShareStore.for_targets` (the live shares
+  that let a principal read any of some exact targets) and :meth:`~ShareStore.for_principal`.
+- Revocation (gateway/sharing/revocation*.py builds on these): :meth:`~ShareStore.tag`,
+  :meth:`~ShareStore.revoke`, :meth:`~ShareStore.revoked`, :meth:`~ShareStore.expire`, over the
+  ``grant_tags`` and ``revocations`` tables of migration 0001.
+
+Strings never hold NUL (PostgreSQL's text cannot): a grantee or principal holding one matches
+nothing.  Every method is one transaction and raises :class:`StoreUnavailable` when the database does not
+answer within ``sharing.timeout_seconds``: callers refuse share-based access then (fail closed).
+Times are epoch seconds passed in by the caller, so tests and replicas agree on "now".
+"""
+
+# ruff: noqa: S608 - every string put into a query here is a fixed constant; values are bound.
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.common.revocation import Revoked, Tag, make_tag
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.sharing.backends import Backend, PostgresBackend, SqliteBackend, StoreUnavailable, Tx
+from gateway.sharing.migrate import migrate
+from gateway.sharing.model import (
+    COLUMNS,
+    GranteeKind,
+    Page,
+    Share,
+    TargetKind,
+    encode_cursor,
+    from_row,
+    new_id,
+)
+from gateway.sharing.settings import SharingSettings
+
+__all__ = ["Page", "Share", "ShareLimit", "ShareStore", "StoreUnavailable", "open_store"]
+log = logging.getLogger(__name__)
+_LIVE = "revoked_at IS NULL AND (expires IS NULL OR expires > ?)"
+
+
+class ShareLimit(Exception):
+    """The owner already holds ``sharing.max_shares_per_owner`` live shares."""
+
+
+def open_store(settings: SharingSettings, base_dir: Path | None = None) -> ShareStore:
+    """The store ``settings`` name: PostgreSQL when ``dsn`` is set, else the SQLite file
+    (``sqlite_file``, resolved against ``base_dir`` when it is relative)."""
+    backend: Backend
+    if settings.dsn:
+        backend = PostgresBackend(settings.dsn, settings.pool_size, settings.timeout_seconds)
+    else:
+        path = settings.sqlite_file
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        backend = SqliteBackend(path, settings.timeout_seconds)
+    return ShareStore(backend, settings.max_shares_per_owner)
+
+
+class ShareStore:
+    def __init__(self, backend: Backend, max_shares_per_owner: int = 1000) -> None:
+        self.backend = backend
+        self.max_shares_per_owner = max_shares_per_owner
+        self._migrated = False
+        self._migrating = asyncio.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    async def start(self) -> None:
+        """Apply the migrations; a store that does not answer is logged and tried again on use."""
+        try:
+            await self._ready()
+        except StoreUnavailable as exc:
+            log.warning("share store unavailable at start-up (shares refused until it answers): %s", exc)
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+    async def _ready(self) -> None:
+        if self._migrated:
+            return
+        async with self._migrating:
+            if not self._migrated:
+                applied = await migrate(self.backend)
+                if applied:
+                    log.info("share store migrated (%s): %s", self.dialect, ", ".join(applied))
+                self._migrated = True
+
+    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        await self._ready()
+        async with self.backend.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    # Shares ---------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        owner: Principal,
+        target_kind: TargetKind,
+        target: str,
+        grantee_kind: GranteeKind,
+        grantee: str,
+        now: int,
+        expires: int | None,
+    ) -> Share:
+        """A new share (a fresh random id); :class:`ShareLimit` past the owner's limit."""
+        if owner.sub is None:
+            raise ValueError("guests own nothing to share")
+        share = Share(
+            new_id(), owner.issuer, owner.sub, target_kind, target, grantee_kind, grantee, now, expires
+        )
+        await self._ready()
+        async with self.backend.transaction() as tx:
+            ((count,),) = await tx.execute(
+                f"SELECT count(*) FROM shares WHERE issuer = ? AND owner = ? AND {_LIVE}",
+                (owner.issuer, owner.sub, now),
+            )
+            if int(count) >= self.max_shares_per_owner:
+                raise ShareLimit(f"{count} live shares")
+            await tx.execute(
+                f"INSERT INTO shares ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    share.id,
+                    share.issuer,
+                    share.owner,
+                    target_kind,
+                    target,
+                    grantee_kind,
+                    grantee,
+                    now,
+                    expires,
+                    None,
+                ),
+            )
+        return share
+
+    async def get(self, share_id: str) -> Share | None:
+        rows = await self._rows(f"SELECT {COLUMNS} FROM shares WHERE id = ?", (share_id,))
+        return from_row(rows[0]) if rows else None
+
+    async def delete(self, owner: Principal, share_id: str, now: int) -> Share | None:
+        """Revoke the owner's live share ``share_id``; None when there is none of theirs (someone
+        else's, expired, already deleted or never made: callers answer all alike)."""
+        if _nul(owner, share_id):
+            return None
+        await self._ready()
+        async with self.backend.transaction() as tx:
+            rows = await tx.execute(
+                f"UPDATE shares SET revoked_at = ? WHERE id = ? AND issuer = ? AND owner = ? AND {_LIVE}"
+                f" RETURNING {COLUMNS}",
+                (now, share_id, owner.issuer, owner.sub or "", now),
+            )
+        return from_row(rows[0]) if rows else None
+
+    async def owned(self, owner: Principal, now: int, limit: int, after: tuple[int, str] | None) -> Page:
+        """The owner's live shares, oldest first."""
+        if _nul(owner):
+            return Page([], None)
+        where = f"issuer = ? AND owner = ? AND {_LIVE}"
+        return await self._page(where, [owner.issuer, owner.sub or "", now], limit, after)
+
+    async def received(
+        self, principal: Principal, now: int, limit: int, after: tuple[int, str] | None
+    ) -> Page:
+        """Live shares others made for ``principal``: by name, by one of its groups, or for anyone."""
+        if _nul(principal):
+            principal = ANONYMOUS  # such a name is never a grantee's or an owner's
+        grantee, params = _grantee_clause(principal)
+        where = f"{grantee} AND {_LIVE} AND NOT (issuer = ? AND owner = ?)"
+        return await self._page(where, [*params, now, principal.issuer, principal.sub or ""], limit, after)
+
+    async def _page(
+        self, where: str, params: list[object], limit: int, after: tuple[int, str] | None
+    ) -> Page:
+        if after is not None:
+            where += " AND (created > ? OR (created = ? AND id > ?))"
+            params += [after[0], after[0], after[1]]
+        rows = await self._rows(
+            f"SELECT {COLUMNS} FROM shares WHERE {where} ORDER BY created, id LIMIT ?",
+            (*params, limit + 1),
+        )
+        shares = [from_row(row) for row in rows[:limit]]
+        return Page(shares, encode_cursor(shares[-1]) if len(rows) > limit else None)
+
+    async def for_targets(self, principal: Principal, targets: Sequence[str], now: int) -> list[Share]:
+        """Live shares letting ``principal`` read one of ``targets`` (exact prefixes or keys: pass
+        a key's ancestors to find the prefix shares holding it), oldest first."""
+        targets = [target for target in targets if "\0" not in target]
+        if not targets:
+            return []
+        grantee, params = _grantee_clause(principal)
+        marks = ", ".join("?" * len(targets))
+        rows = await self._rows(
+            f"SELECT {COLUMNS} FROM shares WHERE target IN ({marks}) AND {grantee} AND {_LIVE}"
+            " ORDER BY created, id",
+            (*targets, *params, now),
+        )
+        return [from_row(row) for row in rows]
+
+    async def for_principal(self, principal: Principal, now: int, limit: int) -> list[Share]:
+        """Up to ``limit`` live shares ``principal`` may read through (temporary credentials)."""
+        return (await self.received(principal, now, limit, None)).shares
+
+    # Grant tags and revocations (docs/design.md, "Revocation") -----------------------------
+
+    async def tag(self, principal: str, source: str, share: bool, now: int) -> Tag:
+        """The (principal, source) pair's tag, made on first use and stable until revoked."""
+        await self._ready()
+        async with self.backend.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO grant_tags (principal, source, share, created) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (principal, source) DO NOTHING",
+                (principal, source, int(share), now),
+            )
+            ((number, shared),) = await tx.execute(
+                "SELECT number, share FROM grant_tags WHERE principal = ? AND source = ?", (principal, source)
+            )
+        return make_tag(int(number), bool(shared))
+
+    async def revoke(self, until: int, *, principal: str | None = None, source: str | None = None) -> Revoked:
+        """Revoke every tag of ``principal``, or of ``source`` (every grantee of a share), until
+        ``until``, and forget those pairs (the next grant gets a new tag).  Returns what was revoked."""
+        if (principal is None) == (source is None):
+            raise ValueError("revoke one principal or one source")
+        column, value = ("principal", principal) if principal is not None else ("source", source)
+        await self._ready()
+        async with self.backend.transaction() as tx:
+            rows = await tx.execute(
+                f"DELETE FROM grant_tags WHERE {column} = ? RETURNING number, share",
+                (value,),
+            )
+            revoked = {make_tag(int(number), bool(share)): until for number, share in rows}
+            await _upsert_revocations(tx, self.dialect, revoked)
+        return revoked
+
+    async def revoked(self, now: int) -> Revoked:
+        """Every tag revoked at ``now``, with the moment its grants have all expired."""
+        rows = await self._rows("SELECT tag, until FROM revocations WHERE until > ?", (now,))
+        return {int(tag): int(until) for tag, until in rows}  # type: ignore[call-overload]
+
+    async def expire(self, now: int) -> list[Tag]:
+        """Drop revocations whose grants have all expired; their tags."""
+        rows = await self._rows("DELETE FROM revocations WHERE until <= ? RETURNING tag", (now,))
+        return sorted(int(tag) for (tag,) in rows)  # type: ignore[call-overload]
+
+
+async def _upsert_revocations(tx: Tx, dialect: str, revoked: Revoked) -> None:
+    later = "max" if dialect == "sqlite" else "GREATEST"  # SQLite's max() of two is GREATEST
+    for tag, until in revoked.items():
+        await tx.execute(
+            "INSERT INTO revocations (tag, until) VALUES (?, ?)"
+            f" ON CONFLICT (tag) DO UPDATE SET until = {later}(revocations.until, excluded.until)",
+            (tag, until),
+        )
+
+
+def _nul(principal: Principal, *more: str) -> bool:
+    return any("\0" in text for text in (principal.sub or "", principal.issuer, *more))
+
+
+def _grantee_clause(principal: Principal) -> tuple[str, list[object]]:
+    """Rows shared with ``principal``: anyone; by name or group, only within its issuer."""
+    clauses: list[str] = ["grantee_kind = 'anyone'"]
+    params: list[object] = []
+    if principal.sub is not None and "\0" not in principal.sub + principal.issuer:
+        clauses.append("(grantee_kind = 'user' AND grantee = ? AND issuer = ?)")
+        params += [principal.sub, principal.issuer]
+        groups = [group for group in principal.groups if "\0" not in group]
+        if groups:
+            marks = ", ".join("?" * len(groups))
+            clauses.append(f"(grantee_kind = 'group' AND grantee IN ({marks}) AND issuer = ?)")
+            params += [*groups, principal.issuer]
+    return "(" + " OR ".join(clauses) + ")", params
