@@ -24,7 +24,7 @@ from gateway.rules.load import load_rules
 from gateway.service import appkeys
 from gateway.service.auth import Authenticator
 from gateway.service.grants import Granter
-from gateway.service.handlers import cookies, credentials, meta, uploads, urls
+from gateway.service.handlers import cookies, credentials, meta, revocations, uploads, urls
 from gateway.service.metrics import Metrics
 from gateway.service.middlewares import Handler, errors_and_metrics, origin_guard
 from gateway.service.ratelimit import RateLimiter
@@ -56,6 +56,7 @@ def _routes(app: web.Application) -> None:
     r.add_post("/v1/uploads", uploads.upload)
     r.add_post("/v1/deletes", uploads.delete)
     r.add_post("/v1/credentials", credentials.vend)
+    r.add_post("/v1/revocations", revocations.revoke)
     r.add_get("/v1/keys", meta.keys, allow_head=False)
     r.add_get("/healthz", meta.healthz)
     r.add_get("/readyz", meta.readyz)
@@ -123,6 +124,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             await running.enter_async_context(app[appkeys.KEYRING].watching(interval))
             if (heartbeat := app.get(HEARTBEAT)) is not None:  # replicas report the key they sign with
                 await running.enter_async_context(heartbeat.running(interval))
+            if (revoking := app.get(revocations.REVOCATIONS)) is not None:
+                await running.enter_async_context(revoking.running())
             yield
 
 
@@ -199,6 +202,13 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
             settings.s3.access_key_id or None,
             settings.s3.secret_access_key or None,
         )
+    if settings.revocation.enabled:
+        from gateway.sharing.revocation import Revocations, kvs_mirror
+        from gateway.sharing.revocation_kvs import kvs_client
+
+        longest = settings.signing.window_seconds + settings.signing.grace_seconds
+        mirror = kvs_mirror(settings.revocation, kvs_client)
+        app[revocations.REVOCATIONS] = Revocations(settings.revocation, longest, mirror)
     app.cleanup_ctx.append(_resources)
     if settings.server.metrics_port:
         app.cleanup_ctx.append(_metrics_listener)

@@ -18,6 +18,7 @@ from gateway.service.openapi_parts import (
     problem_answers,
     request_body,
 )
+from gateway.service.openapi_revocations import REVOCATIONS_PATH
 from gateway.service.settings import Settings
 
 
@@ -224,6 +225,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 },
             },
         },
+        "/v1/revocations": REVOCATIONS_PATH,
         "/v1/keys": {
             "get": {
                 "summary": "Public keys in the keyring",

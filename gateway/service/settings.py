@@ -18,6 +18,7 @@ from gateway.common.config import NO_SECRET, Secret, SettingsError, build, read_
 from gateway.credentials.settings import CredentialsSettings
 from gateway.keys.settings import KeysSettings
 from gateway.service.validate import validate
+from gateway.sharing.revocation_settings import RevocationSettings
 
 __all__ = ["CredentialsSettings", "KeysSettings", "Secret", "Settings", "SettingsError", "load_settings"]
 
@@ -191,6 +192,8 @@ class AuthSettings:
             (``cdn-gateway dev-token``); refused outside development; never printed.
         groups_claim: The token claim that lists the caller's groups, which ``{group}`` rules expand
             to (for example ``cognito:groups``).
+        operator_groups: Callers in any of these groups are operators: they may revoke another
+            user's grants (``POST /v1/revocations``).  Empty: nobody may.
     """
 
     jwks_file: str = ""
@@ -202,6 +205,7 @@ class AuthSettings:
     leeway_seconds: int = 30
     dev_secret: Secret = NO_SECRET
     groups_claim: str = "groups"
+    operator_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     keys: KeysSettings = field(default_factory=KeysSettings)
     credentials: CredentialsSettings = field(default_factory=CredentialsSettings)
+    revocation: RevocationSettings = field(default_factory=RevocationSettings)
 
     @property
     def development(self) -> bool:
@@ -262,6 +267,9 @@ def _resolve(s: Settings, base_dir: Path) -> Settings:
     auth = dataclasses.replace(s.auth, jwks_file=str(base_dir / s.auth.jwks_file) if s.auth.jwks_file else "")
     signing = dataclasses.replace(s.signing, keys_dir=base_dir / s.signing.keys_dir)
     demo = dataclasses.replace(s.demo, vendor_dir=base_dir / s.demo.vendor_dir)
+    s = dataclasses.replace(
+        s, revocation=dataclasses.replace(s.revocation, store=base_dir / s.revocation.store)
+    )
     return dataclasses.replace(s, rules_file=base_dir / s.rules_file, signing=signing, auth=auth, demo=demo)
 
 

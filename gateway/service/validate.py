@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from gateway.common.config import positive
 from gateway.service.checks import cookie_domain_problem, missing_path
+from gateway.sharing.revocation_settings import revocation_problems
 
 if TYPE_CHECKING:
     from gateway.service.settings import Settings
@@ -39,6 +40,7 @@ def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         except ValueError:
             problems.append(f"server.trusted_proxies entry {entry!r} is not an IP address or CIDR")
     _origin_problems(s, problems)
+    revocation_problems(s.revocation, problems)
     positive(
         problems,
         **{

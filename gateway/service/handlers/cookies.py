@@ -26,6 +26,7 @@ from gateway.service.handlers.common import (
     read_json,
     refusal,
 )
+from gateway.service.handlers.revocations import grant_tag, rule_source
 from gateway.service.settings import CookieSettings
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import encode_key
@@ -87,8 +88,9 @@ async def issue_cookies(request: web.Request) -> web.Response:
     if not _fits(settings, prefix):
         raise too_long
     lifetime = grant_lifetime(request, principal, prefix, wildcard=True)
+    tag = await grant_tag(request, principal, rule_source(prefix))  # revocable: docs/design.md
     grant = request.app[appkeys.GRANTER].for_prefix(
-        prefix, time.time(), lifetime, account(request, principal)
+        prefix, time.time(), lifetime, account(request, principal), tag=tag
     )
     suffix = _cookie_suffix(settings, prefix)
     # Session cookies (no Max-Age/Expires): the policy inside says when they stop working.

@@ -21,6 +21,7 @@ from gateway.service.handlers.common import (
     grant_lifetime,
     read_json,
 )
+from gateway.service.handlers.revocations import grant_tag, rule_source
 
 
 def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
@@ -31,14 +32,15 @@ def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
     return kind == "canned"
 
 
-def _sign_one(
+async def _sign_one(
     request: web.Request, principal: Principal, raw: object, canned: bool, now: float, payer: Account
 ) -> tuple[str, Grant]:
     path = checked_path(raw)
     app = request.app
-    allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
+    rule = allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
     lifetime = grant_lifetime(request, principal, path, wildcard=False)
-    return app[appkeys.GRANTER].for_object(path, now, canned, lifetime, payer)
+    tag = await grant_tag(request, principal, rule_source(rule.prefix))  # a tagged URL is custom
+    return app[appkeys.GRANTER].for_object(path, now, canned, lifetime, payer, tag=tag)
 
 
 async def batch(request: web.Request) -> web.Response:
@@ -57,7 +59,7 @@ async def batch(request: web.Request) -> web.Response:
     expires: int | None = None
     for raw in paths:
         try:
-            url, grant = _sign_one(request, principal, raw, canned, now, payer)
+            url, grant = await _sign_one(request, principal, raw, canned, now, payer)
         except TooManyRequests:
             # Over the signature budget: the whole batch is 429.  What was signed is cached, so
             # the same batch after Retry-After costs only the paths still missing.
@@ -82,7 +84,9 @@ async def single(request: web.Request) -> web.Response:
     if len(policies) > 1:
         raise Unprocessable("give 'policy' at most once")
     canned = _policy_kind(request.app, policies[0] if policies else None, bool(policies))
-    url, grant = _sign_one(request, principal, values[0], canned, time.time(), account(request, principal))
+    url, grant = await _sign_one(
+        request, principal, values[0], canned, time.time(), account(request, principal)
+    )
     return web.json_response({"url": url, "expires": grant.expires}, headers=NO_STORE)
 
 
@@ -92,7 +96,7 @@ async def redirect(request: web.Request) -> web.Response:
     now = time.time()
     canned = request.app[appkeys.SETTINGS].signing.default_url_policy == "canned"
     payer = account(request, principal)
-    url, grant = _sign_one(request, principal, request.match_info["path"], canned, now, payer)
+    url, grant = await _sign_one(request, principal, request.match_info["path"], canned, now, payer)
     max_age = grant.window.seconds_left(now)
     return web.Response(
         status=302,
