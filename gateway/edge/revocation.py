@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from gateway.common.config import NO_SECRET, Secret
 from gateway.common.revocation import RevocationWatcher, Tag, Verdict, tag_of
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import EncodingError, cf_b64decode
@@ -32,13 +33,14 @@ class EdgeRevocation:
 
     Attributes:
         store: Empty: no check.  Else the gateways' share store, read only: its SQLite file
-            (relative to this file).  A signed request carrying a revoked grant gets 403.
+            (relative to this file) or PostgreSQL DSN (``postgresql://``, a read-only role
+            suffices: it reads the ``revocations`` table).  A revoked grant gets 403.
         poll_seconds: How often the revocation list is read; a revocation takes effect within it.
         max_stale_seconds: Past this long without a successful read, share grants are refused
             (fail closed); rule grants keep working on the last list.
     """
 
-    store: str = ""
+    store: Secret = NO_SECRET  # a DSN may hold a password: never printed
     poll_seconds: float = 1.0
     max_stale_seconds: float = 10.0
 

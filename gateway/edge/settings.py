@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from gateway.common.config import NO_SECRET, Secret, SettingsError, build, positive, read_toml
-from gateway.edge.revocation import EdgeRevocation
+from gateway.edge.revocation import EdgeRevocation as EdgeRevocation
 from gateway.edge.viewer import distribution_origin
 from gateway.keys.settings import parse_store_url
 
@@ -273,14 +273,15 @@ def load_edge_settings(path: Path | None, env: Mapping[str, str] | None = None) 
     for name, file in tls.items():
         if not Path(file).is_file():
             problems.append(f"server.{name} {file} does not exist")
-    if "://" in settings.revocation.store:
-        problems.append("revocation.store must be the share store's SQLite file (a path)")
+    store = settings.revocation.store
+    if "://" in store and not store.startswith(("postgresql://", "postgres://")):
+        problems.append("revocation.store must be the share store's SQLite file or a postgresql:// DSN")
     if problems:
         raise SettingsError(problems)
     server = dataclasses.replace(settings.server, **tls)
     revocation = settings.revocation
-    if revocation.store:  # a SQLite file, beside the settings
-        revocation = dataclasses.replace(revocation, store=str(base / revocation.store))
+    if revocation.store and "://" not in revocation.store:  # a SQLite file, beside the settings
+        revocation = dataclasses.replace(revocation, store=Secret(base / revocation.store))
     result: EdgeSettings = dataclasses.replace(
         settings, keys_dir=keys_dir, server=server, revocation=revocation
     )

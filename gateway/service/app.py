@@ -203,12 +203,13 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
             settings.s3.secret_access_key or None,
         )
     if settings.revocation.enabled:
-        from gateway.sharing.revocation import Revocations, kvs_mirror
+        from gateway.sharing.revocation import Revocations, kvs_mirror, revocation_store
         from gateway.sharing.revocation_kvs import kvs_client
 
         longest = settings.signing.window_seconds + settings.signing.grace_seconds
         mirror = kvs_mirror(settings.revocation, kvs_client)
-        app[revocations.REVOCATIONS] = Revocations(settings.revocation, longest, mirror)
+        tags = revocation_store(settings.revocation)
+        app[revocations.REVOCATIONS] = Revocations(settings.revocation, tags, longest, mirror)
     app.cleanup_ctx.append(_resources)
     if settings.server.metrics_port:
         app.cleanup_ctx.append(_metrics_listener)

@@ -26,7 +26,8 @@ from cachetools import LRUCache
 from gateway.common.revocation import RevocationWatcher, Revoked, Tag
 from gateway.sharing.revocation_kvs import KvsMirror
 from gateway.sharing.revocation_settings import RevocationSettings
-from gateway.sharing.revocation_store import SqliteRevocations, read_revoked
+from gateway.sharing.settings import SharingSettings
+from gateway.sharing.store import ShareStore, open_store
 
 log = logging.getLogger(__name__)
 TAGS_KEPT = 100_000
@@ -44,10 +45,13 @@ def principal_key(issuer: str, sub: str | None) -> str:
 
 class Revocations:
     def __init__(
-        self, settings: RevocationSettings, longest_grant: int, kvs: KvsMirror | None = None
+        self,
+        settings: RevocationSettings,
+        store: ShareStore,
+        longest_grant: int,
+        kvs: KvsMirror | None = None,
     ) -> None:
-        self.settings, self.longest_grant, self.kvs = settings, longest_grant, kvs
-        self.store = SqliteRevocations(settings.store)
+        self.settings, self.store, self.longest_grant, self.kvs = settings, store, longest_grant, kvs
         # A stale list only costs a lookup here (a kept share tag is looked up again).
         self.watcher = RevocationWatcher(
             self._read, settings.poll_seconds, max_stale=settings.poll_seconds * 5
@@ -85,9 +89,15 @@ class Revocations:
         self._kick.set()
         return revoked, until
 
-    def _sync(self) -> None:
+    def _sync(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In a worker thread: the KeyValueStore calls block; the list is read on the loop."""
+
+        def read() -> Revoked:
+            reading = asyncio.run_coroutine_threadsafe(self.store.revoked(int(time.time())), loop)
+            return reading.result(timeout=30)
+
         assert self.kvs is not None
-        self.synced = self.kvs.sync(lambda: read_revoked(self.store.path, int(time.time()), False))
+        self.synced = self.kvs.sync(read)
 
     async def _mirror(self) -> None:
         while True:
@@ -96,7 +106,7 @@ class Revocations:
                     await self._kick.wait()
             self._kick.clear()
             try:
-                await asyncio.to_thread(self._sync)
+                await asyncio.to_thread(self._sync, asyncio.get_running_loop())
             except Exception as exc:  # keep trying: the next sync corrects whatever this one missed
                 log.warning("revocations not mirrored to the KeyValueStore (%s: %s)", type(exc).__name__, exc)
 
@@ -111,7 +121,7 @@ class Revocations:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        await self.store.create()
+        await self.store.start()  # a store down now is tried again on use; the list is then stale
         tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._expire())]
         if self.kvs is not None:
             self._kick.set()  # a first sync at start-up
@@ -125,7 +135,13 @@ class Revocations:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await self.store.close()
 
 
 def kvs_mirror(settings: RevocationSettings, client: Callable[[], Any]) -> KvsMirror | None:
     return KvsMirror(client(), settings.kvs_arn) if settings.kvs_arn else None
+
+
+def revocation_store(settings: RevocationSettings) -> ShareStore:
+    """The share store holding the tags and revocations: its SQLite file, which edges read."""
+    return open_store(SharingSettings(sqlite_file=settings.store))

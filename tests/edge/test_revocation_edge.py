@@ -16,10 +16,13 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
+from gateway.common.config import Secret
 from gateway.common.revocation import Tag, not_before
 from gateway.edge.responses import denied
-from gateway.edge.settings import EdgeRevocation
-from gateway.sharing.revocation_store import SqliteRevocations
+from gateway.edge.revocation import EdgeRevocation
+from gateway.sharing.backends import SqliteBackend
+from gateway.sharing.settings import SharingSettings
+from gateway.sharing.store import ShareStore, open_store
 from gateway.signing.cloudfront import SignedPolicy, sign_policy
 from gateway.signing.crypto import HashAlgorithm
 from gateway.signing.policy import Policy
@@ -34,7 +37,7 @@ async def _edge(
     aiohttp_client: AiohttpClient, seaweed: SeaweedFS, bucket: str, keys: Path, store: Path, **more: Any
 ) -> TestClient[Any, Any]:
     settings = edge_settings(seaweed, bucket, keys)
-    revocation = EdgeRevocation(store=str(store), poll_seconds=0.2, **more)
+    revocation = EdgeRevocation(store=Secret(store), poll_seconds=0.2, **more)
     return await start_edge(aiohttp_client, dataclasses.replace(settings, revocation=revocation))
 
 
@@ -61,10 +64,17 @@ async def _is_denied(response: ClientResponse) -> bool:
     return True
 
 
-async def _store(tmp_path: Path) -> SqliteRevocations:
-    store = SqliteRevocations(tmp_path / "shares.sqlite")
-    await store.create()
+async def _store(tmp_path: Path) -> ShareStore:
+    """The share store the gateways write (its SQLite file: what the edge reads)."""
+    store = open_store(SharingSettings(sqlite_file=tmp_path / "shares.sqlite3"))
+    await store.start()
     return store
+
+
+def _path(store: ShareStore) -> Path:
+    backend = store.backend
+    assert isinstance(backend, SqliteBackend)
+    return backend.path
 
 
 async def test_revoking_bob_refuses_his_cookies_and_urls_not_carols(
@@ -74,7 +84,7 @@ async def test_revoking_bob_refuses_his_cookies_and_urls_not_carols(
     now = int(time.time())
     bob = await store.tag("iss\0bob", "share:album7", True, now)
     carol = await store.tag("iss\0carol", "share:album7", True, now)
-    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, store.path)
+    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, _path(store))
     bob_cookie, carol_cookie = cookie_header(_grant(edge, bob)), cookie_header(_grant(edge, carol))
     url = f"{base_url(edge)}{PATH}"
     bob_url, carol_url = _grant(edge, bob, url).url(url), _grant(edge, carol, url).url(url)
@@ -103,7 +113,7 @@ async def test_revoking_a_share_refuses_every_grantee_and_nothing_else(
     now = int(time.time())
     shared = [await store.tag(f"iss\0{who}", "share:s1", True, now) for who in ("bob", "carol")]
     own_rule = await store.tag("iss\0bob", "rule:users/{sub}/", False, now)
-    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, store.path)
+    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, _path(store))
     await store.revoke(now + 600, source="share:s1")
     for tag in shared:
         headers = cookie_header(_grant(edge, tag))
@@ -121,7 +131,7 @@ async def test_a_revocation_ends_when_its_grants_would_have_expired(
     store = await _store(tmp_path)
     now = int(time.time())
     tag = await store.tag("iss\0bob", "share:s2", True, now)
-    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, store.path)
+    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, _path(store))
     await store.revoke(now + 2, principal="iss\0bob")
     headers = cookie_header(_grant(edge, tag))
     await _until(lambda: _check(get(edge, PATH, headers=headers)))
@@ -141,15 +151,17 @@ async def test_a_stale_list_refuses_share_grants_and_keeps_rule_grants(
     now = int(time.time())
     share = await store.tag("iss\0bob", "share:s3", True, now)
     rule = await store.tag("iss\0bob", "rule:users/{sub}/", False, now)
-    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, store.path, max_stale_seconds=1.0)
+    edge = await _edge(
+        aiohttp_client, seaweed, filled_bucket, keyring_dir, _path(store), max_stale_seconds=1.0
+    )
     share_cookie, rule_cookie = cookie_header(_grant(edge, share)), cookie_header(_grant(edge, rule))
     untagged = cookie_header(_grant(edge, None))
     assert (await get(edge, PATH, headers=share_cookie)).status == 200
-    store.path.rename(store.path.with_suffix(".gone"))  # the store is unreachable
+    _path(store).rename(_path(store).with_suffix(".gone"))  # the store is unreachable
     await _until(lambda: _check(get(edge, PATH, headers=share_cookie)))
     assert (await get(edge, PATH, headers=rule_cookie)).status == 200
     assert (await get(edge, PATH, headers=untagged)).status == 200
-    store.path.with_suffix(".gone").rename(store.path)  # back: share grants work again
+    _path(store).with_suffix(".gone").rename(_path(store))  # back: share grants work again
     await _until(lambda: _ok(get(edge, PATH, headers=share_cookie)))
 
 

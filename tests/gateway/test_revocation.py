@@ -24,7 +24,7 @@ from gateway.edge.settings import EdgeDistribution
 from gateway.service.app import create_app
 from gateway.service.handlers.revocations import REVOCATIONS
 from gateway.service.settings import AuthSettings, Secret
-from gateway.sharing.revocation import Revocations
+from gateway.sharing.revocation import Revocations, revocation_store
 from gateway.sharing.revocation_kvs import KvsMirror
 from gateway.sharing.revocation_settings import RevocationSettings
 from tests.edge.conftest import edge_settings
@@ -64,12 +64,15 @@ async def _stack(
     app = create_app(settings)
     longest = settings.signing.window_seconds + settings.signing.grace_seconds
     # The same object create_app makes, with a client that reaches the KeyValueStore stub.
-    app[REVOCATIONS] = Revocations(settings.revocation, longest, KvsMirror(stub_client(proxy), ARN))
+    mirror = KvsMirror(stub_client(proxy), ARN)
+    app[REVOCATIONS] = Revocations(
+        settings.revocation, revocation_store(settings.revocation), longest, mirror
+    )
     gateway = await aiohttp_client(app)
     edge_config = dataclasses.replace(
         edge_settings(seaweed, bucket, keyring_dir),
         distribution=EdgeDistribution((cdn,)),
-        revocation=EdgeRevocation(store=str(revocation.store), poll_seconds=0.2),
+        revocation=EdgeRevocation(store=Secret(revocation.store), poll_seconds=0.2),
     )
     edge = await aiohttp_client(create_edge_app(edge_config), server_kwargs={"port": port})
     return Stack(gateway, edge, KvsState())
