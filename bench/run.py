@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
+from bench.revocation import revocation_costs
 from devstack.seaweed import SeaweedFS
 from devstack.stack import RULES
 from gateway.keys.keyring import init_keyring, load_keyring
@@ -414,6 +415,8 @@ def main() -> int:
     bench.memory()
     results = bench.results
     results["ratios"] = {k: round(v, 3) for k, v in ratios(results).items()}
+    print("revocable grants (one process)", flush=True)
+    revocation_costs(results, work, bench.rsa_keys)  # docs/design.md, "Revocation"
     results["targets"] = TARGETS
     results["machine"] = {
         "cpus": os.cpu_count(),
