@@ -1,1 +1,1 @@
-"""Shares between users and the revocation of grants (docs/design.md, "Sharing", "Revocation")."""
+"""Shares between users and the revocation of grants (docs/design.md, "Revocation")."""
