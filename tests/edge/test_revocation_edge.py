@@ -5,7 +5,9 @@ grants only (fail closed), and an edge without a store checks nothing."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ from gateway.sharing.settings import SharingSettings
 from gateway.sharing.store import ShareStore, open_store
 from gateway.signing.cloudfront import SignedPolicy, sign_policy
 from gateway.signing.crypto import HashAlgorithm
+from gateway.signing.encoding import cf_b64encode
 from gateway.signing.policy import Policy
 from gateway.signing.verify import ErrorCode
 from tests.edge.conftest import SIGNER, base_url, cookie_header, edge_settings, get, start_edge
@@ -173,3 +176,35 @@ async def test_an_edge_that_never_read_its_store_refuses_share_grants(
 
     assert await _is_denied(await get(edge, PATH, headers=cookie_header(_grant(edge, make_tag(5, True)))))
     assert (await get(edge, PATH, headers=cookie_header(_grant(edge, make_tag(5, False))))).status == 200
+
+
+async def test_a_viewer_cannot_move_a_revoked_grant_to_another_tag(
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, tmp_path: Path
+) -> None:
+    """Tag forgery: the tag is inside the signed policy, so rewriting it (to a live tag, to no tag,
+    or dropping DateGreaterThan) breaks the signature; only the gateway can make a tagged grant."""
+    store = await _store(tmp_path)
+    now = int(time.time())
+    bob = await store.tag("iss\0bob", "share:s4", True, now)
+    carol = await store.tag("iss\0carol", "share:s4", True, now)
+    edge = await _edge(aiohttp_client, seaweed, filled_bucket, keyring_dir, _path(store))
+    await store.revoke(now + 600, principal="iss\0bob")
+    revoked = _grant(edge, bob)
+    await _until(lambda: _check(get(edge, PATH, headers=cookie_header(revoked))))
+    document = json.loads(revoked.policy_bytes)
+    condition = document["Statement"][0]["Condition"]
+    forged_docs = []
+    for after in (not_before(carol), now - 60, None):
+        forged = copy.deepcopy(document)
+        if after is None:
+            del forged["Statement"][0]["Condition"]["DateGreaterThan"]
+        else:
+            forged["Statement"][0]["Condition"]["DateGreaterThan"] = {"AWS:EpochTime": after}
+        forged_docs.append(forged)
+    assert condition["DateGreaterThan"] == {"AWS:EpochTime": not_before(bob)}
+    for forged in forged_docs:
+        cookies = dict(revoked.cookies())
+        cookies["CloudFront-Policy"] = cf_b64encode(json.dumps(forged, separators=(",", ":")).encode())
+        header = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+        assert await _is_denied(await get(edge, PATH, headers=header))  # the signature fails
+    assert (await get(edge, PATH, headers=cookie_header(_grant(edge, carol)))).status == 200
