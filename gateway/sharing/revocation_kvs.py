@@ -37,6 +37,9 @@ class KvsMirror:
 
     def __init__(self, client: Any, arn: str) -> None:
         self._client, self.arn = client, arn
+        # The store's content as of an ETag: while the ETag is unchanged no one else wrote, and the
+        # store is not listed again (ListKeys pages hold 50 keys: a full store is thousands of calls).
+        self._known: tuple[str, dict[str, str]] | None = None
 
     def _current(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -49,7 +52,7 @@ class KvsMirror:
         # The list is read after the ETag: a revocation committed later reaches the store through
         # the replica that made it, whose write then makes ours conflict; never the reverse.
         revoked = read()
-        current = self._current()
+        current = dict(self._known[1]) if self._known and self._known[0] == etag else self._current()
         wanted = {str(tag): str(until) for tag, until in revoked.items()}
         puts = [
             {"Key": key, "Value": value} for key, value in sorted(wanted.items()) if current.get(key) != value
@@ -63,6 +66,7 @@ class KvsMirror:
                 Deletes=deletes[start : start + BATCH],
             )
             etag = answer["ETag"]
+        self._known = (etag, wanted)
         return SyncResult(len(puts), len(deletes), etag)
 
     def sync(self, read: Callable[[], Revoked]) -> SyncResult:

@@ -23,6 +23,12 @@ class KvsState:
     version: int = 1
     writes: list[tuple[str, Any]] = field(default_factory=list)
     signed_v4a: list[bool] = field(default_factory=list)
+    lists: int = 0  # ListKeys calls
+    conflicts: int = 0  # the next writes find that another replica wrote first
+
+    def other_replica_writes(self, key: str, value: str) -> None:
+        self.items[key] = value
+        self.version += 1
 
     @property
     def etag(self) -> str:
@@ -64,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         if url.path.endswith("/keys"):
+            self.state.lists += 1
             start = int(parse_qs(url.query).get("NextToken", ["0"])[0])
             keys = sorted(self.state.items)
             page = [{"Key": k, "Value": self.state.items[k]} for k in keys[start : start + PAGE]]
@@ -77,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # UpdateKeys
         if self._arn() is None:
             return
+        if self.state.conflicts:
+            self.state.conflicts -= 1
+            self.state.other_replica_writes("999999", "1")
         if self.headers.get("If-Match") != self.state.etag:
             self._answer(409, {"__type": "ConflictException", "Message": "ETag mismatch"})
             return
