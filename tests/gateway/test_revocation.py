@@ -176,7 +176,7 @@ async def test_the_keyvaluestore_follows_and_the_function_refuses_the_same(
 
 
 async def test_revocations_are_404_when_off_and_validate_their_body(
-    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(tmp_path, keyring_dir, None, "b")
     off = await aiohttp_client(create_app(settings))
@@ -193,3 +193,8 @@ async def test_revocations_are_404_when_off_and_validate_their_body(
         assert response.status == status and response.content_type == "application/problem+json", body
     response = await client.post("/v1/revocations", json={"sub": "nobody"}, headers=ops)
     assert response.status == 200 and (await response.json())["revoked"] == 0
+    audit = [r.getMessage() for r in caplog.records if r.name == "gateway.service.handlers.revocations"]
+    assert audit == [
+        "grants revoked: operator 'olga' (issuer '') revoked 0 tag(s) of 'nobody' (issuer '') until "
+        + str((await response.json())["until"])
+    ]

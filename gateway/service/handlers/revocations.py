@@ -9,6 +9,8 @@ principal's grants of one source stay byte-stable within a window and no two pri
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from gateway.rules.access import Principal
@@ -17,6 +19,7 @@ from gateway.service.errors import Forbidden, NotFound, Unauthorized, Unavailabl
 from gateway.service.handlers.common import NO_STORE, caller, field, read_json
 from gateway.sharing.revocation import Revocations, StoreUnavailable, principal_key
 
+log = logging.getLogger(__name__)
 REVOCATIONS = web.AppKey("revocations", Revocations)
 MAX_SUB_BYTES = 1024
 
@@ -66,6 +69,16 @@ async def revoke(request: web.Request) -> web.Response:
         raise Unavailable(
             "revocations cannot be recorded right now", internal=repr(exc), retry_after=5
         ) from None
+    # An audit line: who revoked whom (ids only, printable: checked above or by the token's issuer).
+    log.warning(
+        "grants revoked: operator %r (issuer %r) revoked %d tag(s) of %r (issuer %r) until %d",
+        principal.sub,
+        principal.issuer,
+        len(revoked),
+        sub,
+        issuer,
+        until,
+    )
     return web.json_response(
         {"sub": sub, "issuer": issuer, "revoked": len(revoked), "until": until}, headers=NO_STORE
     )
