@@ -42,6 +42,7 @@ max_upload_bytes = 10485760
 content_types = ["image/png", "image/jpeg", "image/webp"]
 grant_seconds = 1800
 credentials_write = false
+shareable = true
 """
 
 

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.demo_data import fill_bucket
+from devstack.demo_data import fill_bucket, share_samples
 from devstack.seaweed import SeaweedFS
 from gateway.common.fsutil import atomic_write
 from gateway.keys.keyring import KEYRING_FILE, init_keyring
+from gateway.service.auth import dev_token
+from gateway.service.settings import AuthSettings, Secret
 from gateway.signing.crypto import KeyAlgorithm
 
 # Development-only credentials for the loopback SeaweedFS; never valid anywhere else.
@@ -87,6 +89,7 @@ write = "authenticated"
 delete = "authenticated"
 max_upload_bytes = 10485760
 content_types = ["image/png", "image/jpeg", "image/webp"]
+shareable = true  # POST /v1/shares: share an album or a photo (README, "Sharing")
 """
 
 
@@ -121,6 +124,8 @@ window_seconds = {config.window_seconds}
 grace_seconds = {config.grace_seconds}
 [cookies]
 secure = false  # plain http on loopback; production keeps Secure
+[revocation]
+enabled = true  # grants carry tags; a revoked one is refused at the edge within seconds
 [s3]
 bucket = "{BUCKET}"
 endpoint_url = "http://{config.host}:{config.s3_port}"
@@ -128,6 +133,8 @@ access_key_id = "{DEV_ACCESS_KEY}"
 secret_access_key = "{DEV_SECRET_KEY}"
 [auth]
 dev_secret = "{dev_token_secret(config.local)}"
+[sharing]
+enabled = true  # a SQLite store beside this file (shares.sqlite3)
 [demo]
 enabled = true
 vendor_dir = "{config.root / "node_modules"}"
@@ -140,6 +147,8 @@ keys_dir = "{config.keys_dir}"
 environment = "development"
 [debug]
 explain = true  # a 403 says why in X-Edge-Explain and the access log (never in production)
+[revocation]
+store = "revocations.sqlite"  # the gateway's revocation list, read only, polled every second
 [distribution]
 urls = ["{config.edge_url}"]  # what viewers type, and what every signature is checked against
 [server]
@@ -226,6 +235,9 @@ class Stack:
         _wait_http(f"http://{config.host}:{config.gateway_port}/healthz", gateway, gateway_log)
         edge, edge_log = self._spawn("edge", "edge", "--config", str(edge_toml))
         _wait_http(f"{config.edge_url}/public/logo.png", edge, edge_log)
+        auth = AuthSettings(dev_secret=Secret(dev_token_secret(config.local)))
+        if share_samples(config.edge_url, lambda sub: dev_token(auth, sub, [], ttl=60)):
+            print("shared the gallery's sample photos (demo/photos.html)", flush=True)
 
     def running(self) -> bool:
         return (

@@ -13,14 +13,19 @@ content types, size limit or no-overwrite, which the gateway's own presigned upl
 readable prefix that holds a stricter nested one, listing also needs ``s3:delimiter`` "/", so
 S3 rolls the nested prefix's keys up into one folder name; a Deny on ``s3:prefix`` keeps the
 nested prefix itself from being listed.  A condition key missing from the request never matches
-(IAM User Guide, "Condition operators"), so a listing without a prefix is denied.  Pure: no I/O.
+(IAM User Guide, "Condition operators"), so a listing without a prefix is denied.
+
+Shares add ``GetObject`` only (and listing of a shared prefix): on a shared prefix that no rule
+below it narrows, or on one shared object's exact ARN (docs/design.md, "Sharing").  Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +45,27 @@ class Scope:
 
     prefixes: dict[Action, tuple[str, ...]] = field(default_factory=dict)
     denied: dict[Action, tuple[str, ...]] = field(default_factory=dict)
+    shared: tuple[str, ...] = ()  # read only, through shares: prefixes (ending in /) and keys
 
     @property
     def empty(self) -> bool:
-        return not any(self.prefixes.values())
+        return not any(self.prefixes.values()) and not self.shared
+
+
+def with_shares(scope: Scope, rules: Rules, targets: Iterable[str]) -> Scope:
+    """``scope`` plus reading the share ``targets`` that a share reaches whole
+    (:meth:`Rules.share_opens`: no rule below a shared prefix); the others are left out, as IAM
+    cannot carve a stricter nested rule out of a prefix it allows (narrower, never wider)."""
+    readable = scope.prefixes.get("read", ())
+    kept = {
+        target
+        for target in targets
+        if "${" not in target  # an IAM policy variable, never a literal in a Resource
+        and rules.share_opens(target, target, wildcard=target.endswith("/"))
+        and not any(target.startswith(prefix) for prefix in readable)
+    }
+    under = {t for t in kept if any(t != q and q.endswith("/") and t.startswith(q) for q in kept)}
+    return dataclasses.replace(scope, shared=tuple(sorted(kept - under)))
 
 
 def _grants(rules: Rules, action: Action, prefix: str, principal: Principal) -> bool:
@@ -101,6 +123,11 @@ def session_policy(scope: Scope, bucket: str) -> str:
         statements.append(
             {"Effect": "Allow", "Action": S3_ACTIONS[action], "Resource": [_arn(bucket, p) for p in prefixes]}
         )
+    if scope.shared:
+        shared = [_arn(bucket, t) if t.endswith("/") else f"arn:aws:s3:::{bucket}/{t}" for t in scope.shared]
+        statements.append({"Effect": "Allow", "Action": S3_ACTIONS["read"], "Resource": shared})
+        if folders := [t for t in scope.shared if t.endswith("/")]:
+            statements.append(_list(bucket, "Allow", folders))
     readable = scope.prefixes.get("read", ())
     hidden = scope.denied.get("read", ())
     holding = [p for p in readable if any(d.startswith(p) for d in hidden)]

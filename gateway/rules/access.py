@@ -51,6 +51,10 @@ class Rule:
         credentials_write: Also allow ``PutObject`` through temporary AWS credentials (needs
             ``write``).  Off by default: IAM cannot enforce ``content_types``,
             ``max_upload_bytes`` or no-overwrite.
+        shareable: Callers who may write under this prefix may share a prefix or an object under
+            it with other users, a group or anyone (``POST /v1/shares``, read only; needs
+            ``write`` and ``[sharing] enabled``).  A share stops at any more specific rule below
+            it.  Off by default.
     """
 
     prefix: str
@@ -63,6 +67,7 @@ class Rule:
     # IAM cannot enforce content_types, max_upload_bytes or no-overwrite, so STS credentials get
     # PutObject here only when the operator opts in.
     credentials_write: bool = False
+    shareable: bool = False
 
     @property
     def templated(self) -> bool:
@@ -216,3 +221,32 @@ class Rules:
             covered += [match.rule for match in self.below(path, principal)]
         limits = [rule.grant_seconds for rule in covered if rule is not None and rule.grant_seconds]
         return min(limits) if limits else None
+
+    # Shares (docs/design.md, "Sharing"): the store says who shared what; the rules say whether
+    # it could be shared and how far a share reaches.
+
+    def may_share(self, target: str, owner: Principal) -> Decision:
+        """May ``owner`` share ``target`` (a prefix or a key)?  Only what a shareable rule lets
+        the owner write: the governing rule, at the owner's own concrete prefix."""
+        match = self.matching(target, owner)
+        if match is None:
+            return Decision(None, False)
+        allowed = match.own and match.rule.shareable and match.rule.allows("write", owner)
+        return Decision(match.rule, allowed)
+
+    def share_opens(self, target: str, path: str, *, wildcard: bool) -> bool:
+        """Does a share of ``target`` (a prefix ending in ``/``, or one key) let its grantee read
+        ``path`` (a key, or with ``wildcard`` a prefix to read as a whole)?
+
+        Only within the rule that governs the target, while that rule is still shareable: a
+        share stops at any more specific rule below it, as :meth:`decide_prefix` does, so
+        sharing ``users/alice/`` never opens a stricter ``users/alice/private/`` rule.
+        """
+        if not (path.startswith(target) if target.endswith("/") else path == target and not wildcard):
+            return False
+        at_target, at_path = self.matching(target, ANONYMOUS), self.matching(path, ANONYMOUS)
+        if at_target is None or at_path is None or not at_target.rule.shareable:
+            return False
+        if (at_path.rule, at_path.prefix) != (at_target.rule, at_target.prefix):
+            return False
+        return not (wildcard and any(True for _ in self.below(path, ANONYMOUS)))

@@ -36,6 +36,7 @@ def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
         "content_types",
         "grant_seconds",
         "credentials_write",
+        "shareable",
     }
     if set(raw) - known:
         problems.append(f"{where} has unknown fields {sorted(set(raw) - known)}")
@@ -83,6 +84,11 @@ def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
         problems.append(f"{where}: credentials_write must be true or false")
     elif credentials_write and not raw.get("write"):
         problems.append(f"{where}: credentials_write needs write (it only widens an existing write)")
+    shareable = raw.get("shareable", False)
+    if not isinstance(shareable, bool):
+        problems.append(f"{where}: shareable must be true or false")
+    elif shareable and not raw.get("write"):
+        problems.append(f"{where}: shareable needs write (only those who may write may share)")
     return Rule(
         prefix,
         raw.get("read"),
@@ -92,6 +98,7 @@ def _rule(raw: Any, index: int, problems: list[str]) -> Rule | None:
         tuple(types),
         grant,
         credentials_write is True,
+        shareable is True,
     )
 
 

@@ -24,13 +24,14 @@ from gateway.rules.load import load_rules
 from gateway.service import appkeys
 from gateway.service.auth import Authenticator
 from gateway.service.grants import Granter
-from gateway.service.handlers import cookies, credentials, meta, revocations, uploads, urls
+from gateway.service.handlers import cookies, credentials, meta, revocations, shares, uploads, urls
 from gateway.service.metrics import Metrics
 from gateway.service.middlewares import Handler, errors_and_metrics, origin_guard
 from gateway.service.ratelimit import RateLimiter
 from gateway.service.s3client import S3Access
 from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
+from gateway.sharing.store import open_store
 from gateway.signing.s3 import S3Location
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ def _routes(app: web.Application) -> None:
     r.add_post("/v1/deletes", uploads.delete)
     r.add_post("/v1/credentials", credentials.vend)
     r.add_post("/v1/revocations", revocations.revoke)
+    r.add_post("/v1/shares", shares.create)
+    r.add_get("/v1/shares", shares.listing, allow_head=False)
+    r.add_delete("/v1/shares/{id}", shares.delete)
     r.add_get("/v1/keys", meta.keys, allow_head=False)
     r.add_get("/healthz", meta.healthz)
     r.add_get("/readyz", meta.readyz)
@@ -124,6 +128,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             await running.enter_async_context(app[appkeys.KEYRING].watching(interval))
             if (heartbeat := app.get(HEARTBEAT)) is not None:  # replicas report the key they sign with
                 await running.enter_async_context(heartbeat.running(interval))
+            if (store := app.get(appkeys.SHARES)) is not None:
+                await store.start()  # migrations; a store that is down is retried on use
+                running.push_async_callback(store.close)
             if (revoking := app.get(revocations.REVOCATIONS)) is not None:
                 await running.enter_async_context(revoking.running())
             yield
@@ -210,6 +217,8 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
         mirror = kvs_mirror(settings.revocation, kvs_client)
         tags = revocation_store(settings.revocation)
         app[revocations.REVOCATIONS] = Revocations(settings.revocation, tags, longest, mirror)
+    if settings.sharing.enabled:
+        app[appkeys.SHARES] = open_store(settings.sharing)
     app.cleanup_ctx.append(_resources)
     if settings.server.metrics_port:
         app.cleanup_ctx.append(_metrics_listener)

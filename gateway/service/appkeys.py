@@ -16,6 +16,7 @@ from gateway.service.metrics import Metrics
 from gateway.service.ratelimit import RateLimiter
 from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
+from gateway.sharing.store import ShareStore
 
 
 @dataclass
@@ -40,3 +41,4 @@ S3_GRANTS = web.AppKey("s3_grants", S3Grants)
 TRUSTED_PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 READINESS = web.AppKey("readiness", Readiness)
 VENDOR = web.AppKey("vendor", CredentialVendor)
+SHARES = web.AppKey("shares", ShareStore)  # with sharing.enabled only

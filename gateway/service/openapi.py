@@ -19,6 +19,7 @@ from gateway.service.openapi_parts import (
     request_body,
 )
 from gateway.service.openapi_revocations import REVOCATIONS_PATH
+from gateway.service.openapi_shares import SHARES_PATHS
 from gateway.service.settings import Settings
 
 
@@ -98,7 +99,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": answer(object_schema({"url": STR, "expires": INT}, ["url", "expires"])),
-                    **problem_answers(400, 401, 403, 422, 429),
+                    **problem_answers(400, 401, 403, 422, 429, 503),
                 },
             },
         },
@@ -112,7 +113,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         "description": "redirect to the signed URL",
                         "headers": {"Location": {"schema": STR}},
                     },
-                    **problem_answers(401, 403, 404, 422, 429),
+                    **problem_answers(401, 403, 404, 422, 429, 503),
                 },
             },
         },
@@ -209,6 +210,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                 "region": STR,
                                 "endpoint_url": {"type": ["string", "null"]},
                                 "prefixes": {"type": "object"},
+                                # read only through shares: prefixes (ending in /) and single keys
+                                "shared": {"type": "array", "items": STR},
                             },
                             [
                                 "access_key_id",
@@ -226,6 +229,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             },
         },
         "/v1/revocations": REVOCATIONS_PATH,
+        **SHARES_PATHS,
         "/v1/keys": {
             "get": {
                 "summary": "Public keys in the keyring",

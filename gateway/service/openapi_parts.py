@@ -59,4 +59,5 @@ def object_schema(props: dict[str, Any], required: list[str], extra: bool = True
 INT = {"type": "integer"}
 STR = {"type": "string"}
 # 408: the body did not arrive within server.body_timeout_seconds (the connection is closed).
-SIGN_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429)
+# 503: a grant that only a share opens while the share store is down (fail closed).
+SIGN_ERRORS = (400, 401, 403, 408, 413, 415, 422, 429, 503)

@@ -19,6 +19,7 @@ from gateway.credentials.settings import CredentialsSettings
 from gateway.keys.settings import KeysSettings
 from gateway.service.validate import validate
 from gateway.sharing.revocation_settings import RevocationSettings
+from gateway.sharing.settings import SharingSettings
 
 __all__ = ["CredentialsSettings", "KeysSettings", "Secret", "Settings", "SettingsError", "load_settings"]
 
@@ -255,6 +256,7 @@ class Settings:
     demo: DemoSettings = field(default_factory=DemoSettings)
     keys: KeysSettings = field(default_factory=KeysSettings)
     credentials: CredentialsSettings = field(default_factory=CredentialsSettings)
+    sharing: SharingSettings = field(default_factory=SharingSettings)
     revocation: RevocationSettings = field(default_factory=RevocationSettings)
 
     @property
@@ -267,6 +269,8 @@ def _resolve(s: Settings, base_dir: Path) -> Settings:
     auth = dataclasses.replace(s.auth, jwks_file=str(base_dir / s.auth.jwks_file) if s.auth.jwks_file else "")
     signing = dataclasses.replace(s.signing, keys_dir=base_dir / s.signing.keys_dir)
     demo = dataclasses.replace(s.demo, vendor_dir=base_dir / s.demo.vendor_dir)
+    sharing = dataclasses.replace(s.sharing, sqlite_file=base_dir / s.sharing.sqlite_file)
+    s = dataclasses.replace(s, sharing=sharing)
     s = dataclasses.replace(
         s, revocation=dataclasses.replace(s.revocation, store=base_dir / s.revocation.store)
     )

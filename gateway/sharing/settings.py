@@ -25,7 +25,7 @@ class SharingSettings:
         pool_size: Most PostgreSQL connections each process opens.
         timeout_seconds: Bound on waiting for the store (a connection, a lock, a query); past it
             the store counts as down: share-based access gets 503, rule-based access is unaffected.
-        max_shares_per_owner: Most live shares one user may hold; more is 409.
+        max_shares_per_owner: Most live shares one user may hold; one more is 422.
         max_expires_in_seconds: Longest ``expires_in`` a share may ask for; 0: no limit.  A share
             asked without ``expires_in`` lasts until it is deleted.
         page_size: Shares per page of ``GET /v1/shares`` when ``limit`` is not given (at most 100).

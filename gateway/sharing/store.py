@@ -13,8 +13,10 @@ The interface every other part uses (the gateway's handlers, the revocation code
   :meth:`~ShareStore.revoke`, :meth:`~ShareStore.revoked`, :meth:`~ShareStore.expire`, over the
   ``grant_tags`` and ``revocations`` tables of migration 0001.
 
-Strings never hold NUL (PostgreSQL's text cannot): a grantee or principal holding one matches
-nothing.  Every method is one transaction and raises :class:`StoreUnavailable` when the database does not
+PostgreSQL's text cannot hold NUL: a grantee or principal holding one matches no share, and the
+``principal`` and ``source`` of grant tags are stored with NUL and backslash escaped.
+
+Every method is one transaction and raises :class:`StoreUnavailable` when the database does not
 answer within ``sharing.timeout_seconds``: callers refuse share-based access then (fail closed).
 Times are epoch seconds passed in by the caller, so tests and replicas agree on "now".
 """
@@ -217,6 +219,7 @@ class ShareStore:
 
     async def tag(self, principal: str, source: str, share: bool, now: int) -> Tag:
         """The (principal, source) pair's tag, made on first use and stable until revoked."""
+        principal, source = _escape(principal), _escape(source)
         await self._ready()
         async with self.backend.transaction() as tx:
             await tx.execute(
@@ -235,6 +238,7 @@ class ShareStore:
         if (principal is None) == (source is None):
             raise ValueError("revoke one principal or one source")
         column, value = ("principal", principal) if principal is not None else ("source", source)
+        value = _escape(value or "")
         await self._ready()
         async with self.backend.transaction() as tx:
             rows = await tx.execute(
@@ -264,6 +268,11 @@ async def _upsert_revocations(tx: Tx, dialect: str, revoked: Revoked) -> None:
             f" ON CONFLICT (tag) DO UPDATE SET until = {later}(revocations.until, excluded.until)",
             (tag, until),
         )
+
+
+def _escape(text: str) -> str:
+    """Reversible, and NUL-free for PostgreSQL's text."""
+    return text.replace("\\", "\\\\").replace("\0", "\\0")
 
 
 def _nul(principal: Principal, *more: str) -> bool:

@@ -42,3 +42,9 @@ async def store(store_settings: SharingSettings) -> AsyncIterator[ShareStore]:
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_dsn(request: pytest.FixtureRequest) -> str:
+    """Empty: SQLite; else a fresh PostgreSQL database."""
+    return str(request.getfixturevalue("pg_dsn")) if request.param == "postgres" else ""

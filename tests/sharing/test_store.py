@@ -100,16 +100,16 @@ async def test_an_owner_may_hold_only_so_many_live_shares(store_settings: Sharin
 
 
 async def test_grant_tags_are_stable_until_revoked_and_revocations_expire(store: ShareStore) -> None:
-    bob = await store.tag("idp|bob", "share:abc", True, NOW)
-    assert is_share(bob) and await store.tag("idp|bob", "share:abc", True, NOW + 5) == bob
-    carol = await store.tag("idp|carol", "share:abc", True, NOW)
-    rule = await store.tag("idp|bob", "rule:users/{sub}/", False, NOW)
+    bob = await store.tag("idp\0bob", "share:abc", True, NOW)
+    assert is_share(bob) and await store.tag("idp\0bob", "share:abc", True, NOW + 5) == bob
+    carol = await store.tag("idp\0carol", "share:abc", True, NOW)
+    rule = await store.tag("idp\0bob", "rule:users/{sub}/", False, NOW)
     assert len({bob, carol, rule}) == 3 and not is_share(rule)
     assert await store.revoke(NOW + 100, source="share:abc") == {bob: NOW + 100, carol: NOW + 100}
     assert await store.revoked(NOW) == {bob: NOW + 100, carol: NOW + 100}
-    again = await store.tag("idp|bob", "share:abc", True, NOW + 1)
+    again = await store.tag("idp\0bob", "share:abc", True, NOW + 1)
     assert again not in (bob, carol)  # a new tag
-    assert await store.revoke(NOW + 50, principal="idp|bob") != {}
+    assert await store.revoke(NOW + 50, principal="idp\0bob") != {}
     revoked = await store.revoked(NOW)
     assert revoked[bob] == NOW + 100 and revoked[rule] == NOW + 50  # a revocation never shortens
     assert await store.expire(NOW + 60) == sorted([rule, again])

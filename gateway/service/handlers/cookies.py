@@ -28,6 +28,7 @@ from gateway.service.handlers.common import (
 )
 from gateway.service.handlers.revocations import grant_tag, rule_source
 from gateway.service.settings import CookieSettings
+from gateway.service.shared import bounded, share_tag, shared_prefix
 from gateway.signing.cloudfront import COOKIE_PREFIX, SIGNING_PARAMS
 from gateway.signing.encoding import encode_key
 
@@ -77,8 +78,12 @@ async def issue_cookies(request: web.Request) -> web.Response:
     asked = checked_path(field(body, "prefix", str), prefix=True)
     rules = request.app[appkeys.RULES]
     prefix = rules.broadest_readable(asked, principal)
-    if prefix is None:
-        raise refusal(principal, "read everything under this prefix")
+    shared = None
+    if prefix is None:  # only what the rules refuse asks the share store
+        shared = await shared_prefix(request, principal, asked, time.time())
+        if shared is None:
+            raise refusal(principal, "read everything under this prefix")
+        prefix = shared.resource
     settings = request.app[appkeys.SETTINGS].cookies
     too_long = Unprocessable(
         "the cookies for this prefix would be too long for a browser to keep: "
@@ -88,7 +93,10 @@ async def issue_cookies(request: web.Request) -> web.Response:
     if not _fits(settings, prefix):
         raise too_long
     lifetime = grant_lifetime(request, principal, prefix, wildcard=True)
-    tag = await grant_tag(request, principal, rule_source(prefix))  # revocable: docs/design.md
+    if shared is None:
+        tag = await grant_tag(request, principal, rule_source(prefix))  # revocable: docs/design.md
+    else:  # a share's expiry bounds the grant; its tag names the share
+        lifetime, tag = bounded(lifetime, shared), await share_tag(request, principal, shared)
     grant = request.app[appkeys.GRANTER].for_prefix(
         prefix, time.time(), lifetime, account(request, principal), tag=tag
     )

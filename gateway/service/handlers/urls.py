@@ -14,14 +14,15 @@ from gateway.service.grants import Account, Grant
 from gateway.service.handlers.common import (
     NO_STORE,
     account,
-    allowed_rule,
     caller,
     checked_path,
     field,
     grant_lifetime,
     read_json,
+    refusal,
 )
 from gateway.service.handlers.revocations import grant_tag, rule_source
+from gateway.service.shared import bounded, share_tag, shared_object
 
 
 def _policy_kind(app: web.Application, value: object, given: bool) -> bool:
@@ -37,10 +38,16 @@ async def _sign_one(
 ) -> tuple[str, Grant]:
     path = checked_path(raw)
     app = request.app
-    rule = allowed_rule(app[appkeys.RULES].decide("read", path, principal), principal, "read this path")
+    decision = app[appkeys.RULES].decide("read", path, principal)
     lifetime = grant_lifetime(request, principal, path, wildcard=False)
-    tag = await grant_tag(request, principal, rule_source(rule.prefix))  # a tagged URL is custom
-    return app[appkeys.GRANTER].for_object(path, now, canned, lifetime, payer, tag=tag)
+    if decision.allowed and decision.rule is not None:  # the rules alone: the share store is not asked
+        tag = await grant_tag(request, principal, rule_source(decision.rule.prefix))  # a tagged URL is custom
+        return app[appkeys.GRANTER].for_object(path, now, canned, lifetime, payer, tag=tag)
+    shared = await shared_object(request, principal, path, now)
+    if shared is None:
+        raise refusal(principal, "read this path")
+    tag = await share_tag(request, principal, shared)
+    return app[appkeys.GRANTER].for_object(path, now, canned, bounded(lifetime, shared), payer, tag=tag)
 
 
 async def batch(request: web.Request) -> web.Response:

@@ -1,8 +1,9 @@
 -- 0001: shares, and the grant tags and revocations of docs/design.md ("Sharing", "Revocation").
 -- One file for SQLite and PostgreSQL: {serial} is the only word that differs (an increasing
--- integer key that is never reused), filled in by gateway/sharing/migrate.py.
+-- integer key that is never reused), filled in by gateway/sharing/migrate.py.  IF NOT EXISTS: the
+-- revocation tables may already have been made by gateway/sharing/revocation_store.py on this file.
 
-CREATE TABLE shares (
+CREATE TABLE IF NOT EXISTS shares (
     id TEXT PRIMARY KEY,
     issuer TEXT NOT NULL,
     owner TEXT NOT NULL,
@@ -15,15 +16,15 @@ CREATE TABLE shares (
     revoked_at BIGINT
 );
 
-CREATE INDEX shares_by_owner ON shares (issuer, owner, created, id);
+CREATE INDEX IF NOT EXISTS shares_by_owner ON shares (issuer, owner, created, id);
 
-CREATE INDEX shares_by_target ON shares (target);
+CREATE INDEX IF NOT EXISTS shares_by_target ON shares (target);
 
-CREATE INDEX shares_by_grantee ON shares (grantee_kind, grantee, created, id);
+CREATE INDEX IF NOT EXISTS shares_by_grantee ON shares (grantee_kind, grantee, created, id);
 
 -- One number per (principal, grant source); a source is a rule prefix (rule:<prefix>) or a share
 -- (share:<id>).  gateway/common/revocation.py makes the tag from the number.
-CREATE TABLE grant_tags (
+CREATE TABLE IF NOT EXISTS grant_tags (
     number {serial},
     principal TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -32,10 +33,10 @@ CREATE TABLE grant_tags (
     UNIQUE (principal, source)
 );
 
-CREATE INDEX grant_tags_by_source ON grant_tags (source);
+CREATE INDEX IF NOT EXISTS grant_tags_by_source ON grant_tags (source);
 
 -- A revoked tag, kept until every grant that carried it has expired.
-CREATE TABLE revocations (
+CREATE TABLE IF NOT EXISTS revocations (
     tag BIGINT PRIMARY KEY,
     until BIGINT NOT NULL
 );
