@@ -2,13 +2,17 @@
 
 Tiles follow the slippy-map scheme ``tiles/{z}/{x}/{y}.png`` for zooms 0-5 (1,365 tiles); each
 shows its own coordinates over a colour that drifts with position, so a wrong tile is visible.
-The gallery (``/demo/photos.html``) starts with two small albums: alice's and bob's JPEGs.
+The gallery (``/demo/photos.html``) starts with two small albums, alice's and bob's JPEGs, and
+two shares made through the API as their owners: one of alice's photos public, bob's album shared
+with alice.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -60,6 +64,13 @@ SAMPLE_PHOTOS = {
 }
 
 
+# The gallery's sample shares: (owner, POST /v1/shares body).
+SAMPLE_SHARES: list[tuple[str, dict[str, Any]]] = [
+    ("alice", {"path": "users/alice/albums/holiday/hills.jpg", "with": {"anyone": True}}),
+    ("bob", {"prefix": "users/bob/albums/climbing/", "with": {"user": "alice"}}),
+]
+
+
 def objects() -> Iterator[tuple[str, bytes]]:
     for z in range(MAX_ZOOM + 1):
         for x in range(2**z):
@@ -109,3 +120,25 @@ def fill_bucket(client: Any, bucket: str, allowed_origin: str) -> bool:
         list(pool.map(put, objects()))
     client.put_object(Bucket=bucket, Key=MARKER, Body=b"1")
     return True
+
+
+def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - ours
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback URL we built
+        return json.loads(response.read() or b"{}")
+
+
+def share_samples(api: str, token: Callable[[str], str]) -> int:
+    """Make the sample shares through the gateway's API as their owners, unless a share of the same
+    target with the same grantee is already there; returns how many were made."""
+    made = 0
+    for owner, body in SAMPLE_SHARES:
+        bearer = token(owner)
+        live = _call("GET", f"{api}/v1/shares?limit=100", bearer)["shares"]
+        if any(all(share.get(key) == value for key, value in body.items()) for share in live):
+            continue
+        _call("POST", f"{api}/v1/shares", bearer, body)
+        made += 1
+    return made

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.stack import RULES as DEMO_RULES
 from devstack.stack import Stack
@@ -57,6 +57,22 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test screenshots the pages its module lists in ``OPEN_PAGES`` (name -> Page)."""
+    report = yield
+    pages: dict[str, Page] = getattr(getattr(item, "module", None), "OPEN_PAGES", {})
+    if report.when == "call" and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in pages.items():
+            if not page.is_closed():
+                try:
+                    page.screenshot(path=str(ARTIFACTS / f"{item.name}-{name}.png"), full_page=True)
+                except Exception as exc:  # a screenshot must never hide the failure itself
+                    report.sections.append(("screenshot", f"{name}: {exc}"))
+    return report
 
 
 def edge_requests(stack: Stack, path_prefix: str = "/tiles/") -> list[dict[str, Any]]:

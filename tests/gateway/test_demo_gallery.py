@@ -1,5 +1,6 @@
 """The gallery's demo routes over real HTTP: sign-in with groups, checked like ``sub``, and a
-listing that names only the photos the caller may read (development only, like all of /demo/)."""
+listing that names only the photos the caller may read, by the rules or a live share
+(development only, like all of /demo/)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pytest_aiohttp import AiohttpClient
 from devstack.seaweed import SeaweedFS
 from gateway.service.app import create_app
 from gateway.service.settings import DemoSettings
+from gateway.sharing.settings import SharingSettings
 from tests.gateway.conftest import DEV_SECRET, bearer, make_settings
 
 PHOTOS = ["users/alice/albums/trip/a.png", "users/alice/albums/trip/b.png", "users/bob/albums/x/c.png"]
@@ -24,7 +26,11 @@ async def client(
     aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
 ) -> Any:
     settings = make_settings(tmp_path, keyring_dir, seaweed, bucket)
-    settings = dataclasses.replace(settings, demo=DemoSettings(enabled=True, vendor_dir=tmp_path))
+    settings = dataclasses.replace(
+        settings,
+        demo=DemoSettings(enabled=True, vendor_dir=tmp_path),
+        sharing=SharingSettings(enabled=True, sqlite_file=tmp_path / "shares.sqlite3"),
+    )
     s3 = seaweed.client()
     for key in [*PHOTOS, "public/p.png"]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"\x89PNG", ContentType="image/png")
@@ -76,12 +82,16 @@ async def test_sign_in_refuses_groups_that_are_not_a_list(client: Any) -> None:
     assert answer.status == 400 and answer.content_type == "application/problem+json"
 
 
+async def _listed(client: Any, prefix: str, who: str | None, groups: list[str] | None = None) -> list[str]:
+    headers = bearer(who, groups) if who else {}
+    answer = await client.get("/demo/photos", params={"prefix": prefix}, headers=headers)
+    assert answer.status == 200 and answer.headers["Cache-Control"] == "no-store"
+    return [photo["path"] for photo in (await answer.json())["photos"]]
+
+
 async def test_listing_names_only_what_the_caller_may_read(client: Any) -> None:
     async def listed(prefix: str, who: str | None) -> list[str]:
-        headers = bearer(who) if who else {}
-        answer = await client.get("/demo/photos", params={"prefix": prefix}, headers=headers)
-        assert answer.status == 200 and answer.headers["Cache-Control"] == "no-store"
-        return [photo["path"] for photo in (await answer.json())["photos"]]
+        return await _listed(client, prefix, who)
 
     assert await listed("users/", "alice") == PHOTOS[:2]
     assert await listed("users/alice/albums/", "alice") == PHOTOS[:2]
@@ -115,3 +125,24 @@ async def test_the_gallery_page_links_and_scripts(client: Any) -> None:
         assert (await client.get(f"/demo/static/{script}")).status == 200
     for other in ("/demo/", "/demo/upload.html"):
         assert 'href="/demo/photos.html"' in await (await client.get(other)).text()
+
+
+async def test_listing_follows_shares_as_they_come_and_go(client: Any) -> None:
+    trip, public = "users/alice/albums/trip/", PHOTOS[0]
+
+    async def share(body: dict[str, Any]) -> str:
+        made = await client.post("/v1/shares", json=body, headers=bearer("alice"))
+        assert made.status == 201
+        return str((await made.json())["id"])
+
+    album = await share({"prefix": trip, "with": {"user": "bob"}})
+    await share({"path": public, "with": {"anyone": True}})
+    await share({"path": PHOTOS[1], "with": {"group": "friends"}})
+    assert await _listed(client, "users/", "bob") == PHOTOS  # the album, and his own
+    assert await _listed(client, "users/", "carol") == [public]
+    assert await _listed(client, "users/", "carol", ["friends"]) == PHOTOS[:2]
+    assert await _listed(client, "users/", None) == [public]
+    assert await _listed(client, "users/bob/", "alice") == []  # sharing is one way
+    deleted = await client.delete(f"/v1/shares/{album}", headers=bearer("alice"))
+    assert deleted.status == 204
+    assert await _listed(client, "users/", "bob") == [public, PHOTOS[2]]

@@ -2,14 +2,15 @@
 
 A gallery must list an album before it can show it, and neither CloudFront nor a presigned URL
 lists anything.  ``GET /demo/photos?prefix=users/alice/albums/`` lists the bucket under the prefix
-with the gateway's own S3 client and answers only the keys the caller may read (the same decision
-a signed URL for that key would get), so a listing reveals no name a grant would not.  Only key
-names travel here; the bytes still come through the edge with grants.
+with the gateway's own S3 client and answers only the keys the caller may read: the rules, then a
+live share (the same decision a signed URL for that key gets), so a listing reveals no name a grant
+would not.  Only key names travel here; the bytes still come through the edge with grants.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiohttp import web
@@ -19,13 +20,16 @@ from gateway.rules.access import Principal
 from gateway.service import appkeys
 from gateway.service.errors import Unavailable, Unprocessable
 from gateway.service.handlers.common import NO_STORE, caller, checked_path
+from gateway.service.shared import shared_object
 
 GALLERY_ROOT = "users/"
-MAX_SCANNED = 1000  # one S3 page: a demo gallery, not an index
+MAX_SCANNED = 500  # one S3 page, each key checked: a demo gallery, not an index
 
 
-def _readable(request: web.Request, principal: Principal, path: str) -> bool:
-    return request.app[appkeys.RULES].decide("read", path, principal).allowed
+async def _readable(request: web.Request, principal: Principal, path: str, now: float) -> bool:
+    if request.app[appkeys.RULES].decide("read", path, principal).allowed:
+        return True
+    return await shared_object(request, principal, path, now) is not None
 
 
 def _list(client: Any, bucket: str, prefix: str) -> tuple[list[dict[str, Any]], bool]:
@@ -47,9 +51,10 @@ async def list_photos(request: web.Request) -> web.Response:
         objects, truncated = await asyncio.to_thread(_list, client, bucket, prefix)
     except (BotoCoreError, ClientError) as exc:
         raise Unavailable("the bucket cannot be listed right now", internal=str(exc), retry_after=5) from None
+    now = time.time()
     photos = [
         {"path": item["Key"], "size": item["Size"], "modified": int(item["LastModified"].timestamp())}
         for item in objects
-        if _readable(request, principal, item["Key"])
+        if await _readable(request, principal, item["Key"], now)
     ]
     return web.json_response({"prefix": prefix, "photos": photos, "truncated": truncated}, headers=NO_STORE)
