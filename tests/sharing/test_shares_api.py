@@ -196,3 +196,19 @@ async def test_sharing_off_is_404(aiohttp_client: AiohttpClient, tmp_path: Path,
         response = await client.request(method, url, json={}, headers=bearer("alice"))
         assert response.status == 404 and "not enabled" in (await response.json())["detail"]
     assert not (tmp_path / "shares.sqlite3").exists()  # nothing is created when sharing is off
+
+
+async def test_a_name_postgresql_cannot_store_is_nobody_not_an_outage(client: Client) -> None:
+    """A token's sub or group may hold NUL, which PostgreSQL's text cannot: such a caller matches
+    no named share (no grantee can hold one) but still gets anyone's, never a 5xx."""
+    await share(client, "alice", {"path": "users/alice/pub.jpg", "with": {"anyone": True}})
+    await share(client, "alice", {"path": "users/alice/p.jpg", "with": {"group": "climbers"}})
+    odd = bearer("bob\x00", ["climbers\x00"])
+    listed = await client.get("/v1/shares?with=me", headers=odd)
+    assert listed.status == 200 and [s["path"] for s in (await listed.json())["shares"]] == [
+        "users/alice/pub.jpg"
+    ]
+    assert (await client.get("/v1/shares", headers=odd)).status == 200
+    assert (await client.get("/v1/signed-url?path=users/alice/pub.jpg", headers=odd)).status == 200
+    assert (await client.get("/v1/signed-url?path=users/alice/p.jpg", headers=odd)).status == 403
+    assert (await client.delete("/v1/shares/AAAAAAAAAAAAAAAAAAAAAA", headers=odd)).status == 404
