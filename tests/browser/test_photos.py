@@ -263,3 +263,24 @@ def test_revoked_album_turns_403_on_bobs_page_within_seconds(alice: Viewer, bob:
     assert set(_cards(alice.page, "#albums", ("users/",)).values()) == {("ok", "200")}
     ARTIFACTS.mkdir(exist_ok=True)
     bob.page.screenshot(path=str(ARTIFACTS / "photos-bob-revoked.png"), full_page=True)
+
+
+def test_public_photo_made_private_turns_403_for_signed_out_visitors(
+    browser: Browser, stack: Stack, alice: Viewer
+) -> None:
+    photos = _alice_photos(alice)
+    public = photos["public.png"]
+    guest = _open(browser, stack, "guest-revoked", None)
+    assert _cards(guest.page, "#public-photos") == {public: ("ok", "200")}
+    served = [url for status, url in guest.answers if public in url and status == 200]
+    seen = len(guest.answers)
+    _rendered(alice.page, "select_option", f'select.visibility[data-target="{public}"]', "private")
+    made_private = time.monotonic()
+    guest.page.wait_for_function(
+        f"() => document.querySelector('#public-photos .photo[data-path=\"{public}\"]').dataset.status === '403'",
+        timeout=REVOKED_WITHIN * 1000,
+    )
+    assert time.monotonic() - made_private < REVOKED_WITHIN
+    # A guest's share grant carries the share's tag too: the edge refuses the URL it had served.
+    assert (403, served[-1]) in guest.answers[seen:]
+    guest.context.close()
