@@ -148,7 +148,7 @@ environment = "development"
 [debug]
 explain = true  # a 403 says why in X-Edge-Explain and the access log (never in production)
 [revocation]
-store = "revocations.sqlite"  # the gateway's revocation list, read only, polled every second
+store = "shares.sqlite3"  # the share store's revocation list, read only, polled every second
 [distribution]
 urls = ["{config.edge_url}"]  # what viewers type, and what every signature is checked against
 [server]

@@ -209,16 +209,19 @@ def create_app(settings: Settings, *, s3: S3Access | None = None) -> web.Applica
             settings.s3.access_key_id or None,
             settings.s3.secret_access_key or None,
         )
-    if settings.revocation.enabled:
-        from gateway.sharing.revocation import Revocations, kvs_mirror, revocation_store
+    if settings.sharing.enabled:
+        app[appkeys.SHARES] = open_store(settings.sharing)
+    if settings.revocation.enabled:  # its tags and list live in the share store, which edges read
+        from gateway.sharing.revocation import Revocations, kvs_mirror
         from gateway.sharing.revocation_kvs import kvs_client
 
         longest = settings.signing.window_seconds + settings.signing.grace_seconds
         mirror = kvs_mirror(settings.revocation, kvs_client)
-        tags = revocation_store(settings.revocation)
-        app[revocations.REVOCATIONS] = Revocations(settings.revocation, tags, longest, mirror)
-    if settings.sharing.enabled:
-        app[appkeys.SHARES] = open_store(settings.sharing)
+        shared = app.get(appkeys.SHARES)
+        tags = shared or open_store(settings.sharing)
+        app[revocations.REVOCATIONS] = Revocations(
+            settings.revocation, tags, longest, mirror, owns_store=shared is None
+        )
     app.cleanup_ctx.append(_resources)
     if settings.server.metrics_port:
         app.cleanup_ctx.append(_metrics_listener)

@@ -271,9 +271,6 @@ def _resolve(s: Settings, base_dir: Path) -> Settings:
     demo = dataclasses.replace(s.demo, vendor_dir=base_dir / s.demo.vendor_dir)
     sharing = dataclasses.replace(s.sharing, sqlite_file=base_dir / s.sharing.sqlite_file)
     s = dataclasses.replace(s, sharing=sharing)
-    s = dataclasses.replace(
-        s, revocation=dataclasses.replace(s.revocation, store=base_dir / s.revocation.store)
-    )
     return dataclasses.replace(s, rules_file=base_dir / s.rules_file, signing=signing, auth=auth, demo=demo)
 
 

@@ -26,8 +26,7 @@ from cachetools import LRUCache
 from gateway.common.revocation import RevocationWatcher, Revoked, Tag
 from gateway.sharing.revocation_kvs import KvsMirror
 from gateway.sharing.revocation_settings import RevocationSettings
-from gateway.sharing.settings import SharingSettings
-from gateway.sharing.store import ShareStore, open_store
+from gateway.sharing.store import ShareStore
 
 log = logging.getLogger(__name__)
 TAGS_KEPT = 100_000
@@ -50,8 +49,11 @@ class Revocations:
         store: ShareStore,
         longest_grant: int,
         kvs: KvsMirror | None = None,
+        *,
+        owns_store: bool = True,  # False: the app's share store, which the app starts and closes
     ) -> None:
         self.settings, self.store, self.longest_grant, self.kvs = settings, store, longest_grant, kvs
+        self._owns_store = owns_store
         # A stale list only costs a lookup here (a kept share tag is looked up again).
         self.watcher = RevocationWatcher(
             self._read, settings.poll_seconds, max_stale=settings.poll_seconds * 5
@@ -135,13 +137,9 @@ class Revocations:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await self.store.close()
+            if self._owns_store:
+                await self.store.close()
 
 
 def kvs_mirror(settings: RevocationSettings, client: Callable[[], Any]) -> KvsMirror | None:
     return KvsMirror(client(), settings.kvs_arn) if settings.kvs_arn else None
-
-
-def revocation_store(settings: RevocationSettings) -> ShareStore:
-    """The share store holding the tags and revocations: its SQLite file, which edges read."""
-    return open_store(SharingSettings(sqlite_file=settings.store))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from gateway.common.config import positive
 
@@ -15,13 +14,14 @@ _KVS_ARN = re.compile(r"\Aarn:aws[a-z-]*:cloudfront::\d{12}:key-value-store/[A-Z
 class RevocationSettings:
     """Revocation before expiry: grants that stop working at the edge when taken back.
 
+    Grant tags and revocations live in the share store (``[sharing]``: its SQLite file or
+    PostgreSQL), which edges read (the edge's ``revocation.store``).
+
     Attributes:
         enabled: Every grant for a signed-in caller (cookies and URLs; URLs then use custom
             policies, which can carry the tag) and every share grant carries a tag naming its
             principal and source, and ``POST /v1/revocations`` is served.  Each principal then has
             its own signature per source and window instead of one shared by every caller.
-        store: The SQLite file of grant tags and revocations (relative to this file); edges read it
-            (the edge's ``revocation.store``).
         poll_seconds: How often the revocation list is read again; a tag revoked through another
             replica stops being handed out within it.
         kvs_arn: Empty: no CloudFront.  Else the KeyValueStore the revocation function reads (the
@@ -31,7 +31,6 @@ class RevocationSettings:
     """
 
     enabled: bool = False
-    store: Path = Path("revocations.sqlite")
     poll_seconds: float = 1.0
     kvs_arn: str = ""
     kvs_sync_seconds: float = 5.0

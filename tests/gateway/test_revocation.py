@@ -24,9 +24,11 @@ from gateway.edge.settings import EdgeDistribution
 from gateway.service.app import create_app
 from gateway.service.handlers.revocations import REVOCATIONS
 from gateway.service.settings import AuthSettings, Secret
-from gateway.sharing.revocation import Revocations, revocation_store
+from gateway.sharing.revocation import Revocations
 from gateway.sharing.revocation_kvs import KvsMirror
 from gateway.sharing.revocation_settings import RevocationSettings
+from gateway.sharing.settings import SharingSettings
+from gateway.sharing.store import open_store
 from tests.edge.conftest import edge_settings
 from tests.edge.test_revocation_function import _event_request, run_function
 from tests.gateway.conftest import DEV_SECRET, bearer, free_port, make_settings
@@ -55,24 +57,24 @@ async def _stack(
     port = free_port()
     cdn = f"http://127.0.0.1:{port}"
     settings = make_settings(tmp_path, keyring_dir, seaweed, bucket, cdn_base_url=cdn)
-    revocation = RevocationSettings(enabled=True, store=tmp_path / "revocations.sqlite", poll_seconds=0.2)
+    revocation = RevocationSettings(enabled=True, poll_seconds=0.2)
+    shares = tmp_path / "shares.sqlite3"  # the share store, which holds the tags and revocations
     settings = dataclasses.replace(
         settings,
         revocation=dataclasses.replace(revocation, kvs_arn=ARN, kvs_sync_seconds=0.5),
+        sharing=SharingSettings(sqlite_file=shares),
         auth=AuthSettings(dev_secret=Secret(DEV_SECRET), operator_groups=("ops",)),
     )
     app = create_app(settings)
     longest = settings.signing.window_seconds + settings.signing.grace_seconds
     # The same object create_app makes, with a client that reaches the KeyValueStore stub.
     mirror = KvsMirror(stub_client(proxy), ARN)
-    app[REVOCATIONS] = Revocations(
-        settings.revocation, revocation_store(settings.revocation), longest, mirror
-    )
+    app[REVOCATIONS] = Revocations(settings.revocation, open_store(settings.sharing), longest, mirror)
     gateway = await aiohttp_client(app)
     edge_config = dataclasses.replace(
         edge_settings(seaweed, bucket, keyring_dir),
         distribution=EdgeDistribution((cdn,)),
-        revocation=EdgeRevocation(store=Secret(revocation.store), poll_seconds=0.2),
+        revocation=EdgeRevocation(store=Secret(shares), poll_seconds=0.2),
     )
     edge = await aiohttp_client(create_edge_app(edge_config), server_kwargs={"port": port})
     return Stack(gateway, edge, KvsState())
@@ -184,7 +186,8 @@ async def test_revocations_are_404_when_off_and_validate_their_body(
     assert (await off.post("/v1/revocations", json={"sub": "bob"}, headers=ops)).status == 404
     on = dataclasses.replace(
         settings,
-        revocation=RevocationSettings(enabled=True, store=tmp_path / "r.sqlite"),
+        revocation=RevocationSettings(enabled=True),
+        sharing=SharingSettings(sqlite_file=tmp_path / "shares.sqlite3"),
         auth=AuthSettings(dev_secret=Secret(DEV_SECRET), operator_groups=("ops",)),
     )
     client = await aiohttp_client(create_app(on))

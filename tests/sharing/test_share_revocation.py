@@ -14,7 +14,6 @@ from pytest_aiohttp import AiohttpClient
 from gateway.common.revocation import is_share, tag_of
 from gateway.service.app import create_app
 from gateway.sharing.revocation_settings import RevocationSettings
-from gateway.sharing.settings import SharingSettings
 from gateway.sharing.store import open_store
 from gateway.signing.encoding import cf_b64decode
 from tests.gateway.conftest import bearer
@@ -30,7 +29,7 @@ async def test_deleting_a_share_revokes_its_grants_only(
     aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
 ) -> None:
     settings = sharing_settings(tmp_path, keyring_dir)
-    revocation = RevocationSettings(enabled=True, store=tmp_path / "revocations.sqlite")
+    revocation = RevocationSettings(enabled=True)  # tags and revocations in the share store
     client = await aiohttp_client(create_app(dataclasses.replace(settings, revocation=revocation)))
     made = await share(client, "alice", {"prefix": "users/alice/album7/", "with": {"user": "bob"}})
     await share(client, "alice", {"prefix": "users/alice/album7/", "with": {"user": "carol"}})
@@ -47,7 +46,7 @@ async def test_deleting_a_share_revokes_its_grants_only(
     alice = _tag((await own.json())["url"])
     assert alice is not None and not is_share(alice)  # her own rule grant
     assert (await client.delete(f"/v1/shares/{made['id']}", headers=bearer("alice"))).status == 204
-    store = open_store(SharingSettings(sqlite_file=revocation.store))
+    store = open_store(settings.sharing)
     try:
         revoked = await store.revoked(int(time.time()))
     finally:
