@@ -39,9 +39,10 @@ class Tx(Protocol):
 class Backend(Protocol):
     dialect: Dialect
 
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
-        """One transaction holding the database's write lock for migrations (SQLite: BEGIN
-        IMMEDIATE; PostgreSQL: the caller takes an advisory lock)."""
+    def transaction(self, write: bool = True) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """One transaction; a writing one holds SQLite's write lock from its start (BEGIN
+        IMMEDIATE), which also serialises migrations (PostgreSQL: an advisory lock, migrate.py).
+        A reading one takes no lock: WAL readers never wait for writers."""
         ...
 
     async def close(self) -> None: ...
@@ -91,9 +92,10 @@ class SqliteBackend:
             raise StoreUnavailable(f"SQLite {self.path}: {type(exc).__name__}: {exc}") from exc
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
         async with self._lock:
-            await self.call(lambda c: c.execute("BEGIN IMMEDIATE"))
+            await self.call(lambda c: c.execute(begin))
             try:
                 yield _SqliteTx(self)
             except BaseException:
@@ -152,7 +154,7 @@ class PostgresBackend:
         self._opened = False
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
         try:
             if not self._opened:
                 self._opened = True

@@ -100,9 +100,11 @@ class ShareStore:
                     log.info("share store migrated (%s): %s", self.dialect, ", ".join(applied))
                 self._migrated = True
 
-    async def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    async def _rows(
+        self, sql: str, params: Sequence[object] = (), write: bool = False
+    ) -> list[tuple[object, ...]]:
         await self._ready()
-        async with self.backend.transaction() as tx:
+        async with self.backend.transaction(write) as tx:
             return await tx.execute(sql, params)
 
     # Shares ---------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ class ShareStore:
 
     async def expire(self, now: int) -> list[Tag]:
         """Drop revocations whose grants have all expired; their tags."""
-        rows = await self._rows("DELETE FROM revocations WHERE until <= ? RETURNING tag", (now,))
+        rows = await self._rows("DELETE FROM revocations WHERE until <= ? RETURNING tag", (now,), write=True)
         return sorted(int(tag) for (tag,) in rows)  # type: ignore[call-overload]
 
 
