@@ -135,9 +135,9 @@ def run_function(vectors: list[dict[str, Any]], tmp: Path) -> list[object]:
     answers = json.loads(done.stdout)
     refusal = denied(ErrorCode.ACCESS_DENIED)  # what the edge answers: CloudFront's own XML
     for answer in answers:
-        if answer != "allow":
+        if answer not in ("allow", "error"):
             assert answer == {"status": 403, "type": refusal.content_type, "body": refusal.text}
-    return [answer if answer == "allow" else answer["status"] for answer in answers]
+    return [answer if answer in ("allow", "error") else answer["status"] for answer in answers]
 
 
 async def _local(raw_query: str, cookies: list[tuple[str, str]], revoked: Revoked) -> object:
@@ -166,3 +166,13 @@ async def test_function_and_edge_agree_on_every_vector(tmp_path: Path) -> None:
 async def test_a_missing_store_entry_and_an_empty_store_allow(tmp_path: Path) -> None:
     events = [{"request": _event_request("", _cookies(TAGGED_BOB)), "store": {}, "now": NOW}]
     assert run_function(events, tmp_path) == ["allow"]
+
+
+async def test_a_store_the_function_cannot_read_fails_the_request(tmp_path: Path) -> None:
+    """Fail closed: a tagged grant with the store unreadable is an error, not a pass; an untagged
+    grant never asks the store."""
+    events = [
+        {"request": _event_request("", _cookies(TAGGED_ALICE)), "store": None, "now": NOW},
+        {"request": _event_request("", _cookies(UNTAGGED)), "store": None, "now": NOW},
+    ]
+    assert run_function(events, tmp_path) == ["error", "allow"]

@@ -3,6 +3,7 @@
 // does ("Helper methods for key value stores", CloudFront Developer Guide).
 let store = {};
 
+// null: a store that cannot be read (every call rejects).
 export function setStore(entries) {
     store = entries;
 }
@@ -11,6 +12,9 @@ export default {
     kvs() {
         return {
             async exists(key) {
+                if (store === null) {
+                    throw new Error('KeyValueStore unavailable');
+                }
                 return Object.prototype.hasOwnProperty.call(store, key);
             },
             async get(key) {

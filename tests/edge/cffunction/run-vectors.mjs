@@ -13,7 +13,13 @@ const answers = [];
 for (const vector of vectors) {
     setStore(vector.store);
     Date.now = () => vector.now * 1000;
-    const result = await handler({ version: '1.0', context: { eventType: 'viewer-request' }, request: vector.request });
+    let result;
+    try {
+        result = await handler({ version: '1.0', context: { eventType: 'viewer-request' }, request: vector.request });
+    } catch (e) {
+        answers.push('error'); // the function failed: CloudFront answers with an error, never the object
+        continue;
+    }
     if (result && result.statusCode !== undefined) {
         answers.push({ status: result.statusCode, type: result.headers['content-type'].value, body: result.body.data });
     } else {
