@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
+from gateway.common.revocation import tag_of
 from gateway.edge.app import create_edge_app
 from gateway.edge.revocation import EdgeRevocation
 from gateway.edge.settings import EdgeDistribution
@@ -29,6 +31,7 @@ from gateway.sharing.revocation_kvs import KvsMirror
 from gateway.sharing.revocation_settings import RevocationSettings
 from gateway.sharing.settings import SharingSettings
 from gateway.sharing.store import open_store
+from gateway.signing.encoding import cf_b64decode
 from tests.edge.conftest import edge_settings
 from tests.edge.test_revocation_function import _event_request, run_function
 from tests.gateway.conftest import DEV_SECRET, bearer, free_port, make_settings
@@ -201,3 +204,30 @@ async def test_revocations_are_404_when_off_and_validate_their_body(
         "grants revoked: operator 'olga' (issuer '') revoked 0 tag(s) of 'nobody' (issuer '') until "
         + str((await response.json())["until"])
     ]
+
+
+async def test_a_store_that_is_down_leaves_rule_grants_working_untagged(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
+) -> None:
+    """The documented trade-off: rule grants do not wait for the share store (they are made
+    untagged while it is down, so they cannot be revoked before they expire), and once it answers
+    again they are tagged."""
+    broken = tmp_path / "not-a-database"
+    broken.mkdir()  # SQLite cannot open a directory: every call fails
+    settings = dataclasses.replace(
+        make_settings(tmp_path, keyring_dir, None, "b"),
+        revocation=RevocationSettings(enabled=True, poll_seconds=0.2),
+        sharing=SharingSettings(sqlite_file=broken),
+    )
+    client = await aiohttp_client(create_app(settings))
+
+    async def lower_bound() -> int | None:
+        cookies = await _cookies(client, "bob")
+        policy = json.loads(cf_b64decode(cookies["CloudFront-Policy"]))
+        return tag_of(policy["Statement"][0]["Condition"]["DateGreaterThan"]["AWS:EpochTime"])
+
+    assert await lower_bound() is None  # served, untagged
+    response = await client.post("/v1/revocations", json={"sub": "bob"}, headers=bearer("olga", ["ops"]))
+    assert response.status == 403  # no operators configured here
+    broken.rmdir()  # the store comes back (a file can be made there now)
+    assert await lower_bound() is not None
