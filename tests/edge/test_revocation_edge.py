@@ -22,6 +22,7 @@ from gateway.common.config import Secret
 from gateway.common.revocation import Tag, not_before
 from gateway.edge.responses import denied
 from gateway.edge.revocation import EdgeRevocation
+from gateway.edge.settings import EdgeDebug
 from gateway.sharing.backends import SqliteBackend
 from gateway.sharing.settings import SharingSettings
 from gateway.sharing.store import ShareStore, open_store
@@ -208,3 +209,22 @@ async def test_a_viewer_cannot_move_a_revoked_grant_to_another_tag(
         header = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
         assert await _is_denied(await get(edge, PATH, headers=header))  # the signature fails
     assert (await get(edge, PATH, headers=cookie_header(_grant(edge, carol)))).status == 200
+
+
+async def test_in_development_the_edge_says_which_tag_was_revoked(
+    aiohttp_client: AiohttpClient, seaweed: SeaweedFS, filled_bucket: str, keyring_dir: Path, tmp_path: Path
+) -> None:
+    store = await _store(tmp_path)
+    now = int(time.time())
+    bob = await store.tag("iss\0bob", "share:s5", True, now)
+    await store.revoke(now + 600, principal="iss\0bob")
+    settings = dataclasses.replace(
+        edge_settings(seaweed, filled_bucket, keyring_dir),
+        environment="development",
+        debug=EdgeDebug(explain=True),
+        revocation=EdgeRevocation(store=Secret(_path(store)), poll_seconds=0.2),
+    )
+    edge = await start_edge(aiohttp_client, settings)
+    response = await get(edge, PATH, headers=cookie_header(_grant(edge, bob)))
+    assert await _is_denied(response)
+    assert response.headers["X-Edge-Explain"] == f"AccessDenied: grant tag {bob} is revoked"
