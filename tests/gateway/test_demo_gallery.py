@@ -14,27 +14,39 @@ from pytest_aiohttp import AiohttpClient
 
 from devstack.seaweed import SeaweedFS
 from gateway.service.app import create_app
-from gateway.service.settings import DemoSettings
+from gateway.service.settings import DemoSettings, Secret
 from gateway.sharing.settings import SharingSettings
-from tests.gateway.conftest import DEV_SECRET, bearer, make_settings
+from tests.gateway.conftest import DEV_SECRET, bearer, free_port, make_settings
 
 PHOTOS = ["users/alice/albums/trip/a.png", "users/alice/albums/trip/b.png", "users/bob/albums/x/c.png"]
+
+
+async def _client(
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    keyring_dir: Path,
+    seaweed: SeaweedFS,
+    bucket: str,
+    dsn: str = "",
+) -> Any:
+    settings = make_settings(tmp_path, keyring_dir, seaweed, bucket)
+    sharing = SharingSettings(enabled=True, sqlite_file=tmp_path / "shares.sqlite3", timeout_seconds=0.5)
+    settings = dataclasses.replace(
+        settings,
+        demo=DemoSettings(enabled=True, vendor_dir=tmp_path),
+        sharing=dataclasses.replace(sharing, dsn=Secret(dsn)) if dsn else sharing,
+    )
+    s3 = seaweed.client()
+    for key in [*PHOTOS, "public/p.png"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"\x89PNG", ContentType="image/png")
+    return await aiohttp_client(create_app(settings))
 
 
 @pytest.fixture
 async def client(
     aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
 ) -> Any:
-    settings = make_settings(tmp_path, keyring_dir, seaweed, bucket)
-    settings = dataclasses.replace(
-        settings,
-        demo=DemoSettings(enabled=True, vendor_dir=tmp_path),
-        sharing=SharingSettings(enabled=True, sqlite_file=tmp_path / "shares.sqlite3"),
-    )
-    s3 = seaweed.client()
-    for key in [*PHOTOS, "public/p.png"]:
-        s3.put_object(Bucket=bucket, Key=key, Body=b"\x89PNG", ContentType="image/png")
-    return await aiohttp_client(create_app(settings))
+    return await _client(aiohttp_client, tmp_path, keyring_dir, seaweed, bucket)
 
 
 async def test_sign_in_with_groups_reaches_group_prefixes(client: Any) -> None:
@@ -146,3 +158,18 @@ async def test_listing_follows_shares_as_they_come_and_go(client: Any) -> None:
     deleted = await client.delete(f"/v1/shares/{album}", headers=bearer("alice"))
     assert deleted.status == 204
     assert await _listed(client, "users/", "bob") == [public, PHOTOS[2]]
+
+
+async def test_listing_fails_closed_when_the_share_store_is_down(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
+) -> None:
+    nobody = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"  # nothing listens there
+    client = await _client(aiohttp_client, tmp_path, keyring_dir, seaweed, bucket, nobody)
+    answer = await client.get("/demo/photos", params={"prefix": "users/alice/"}, headers=bearer("bob"))
+    assert answer.status == 503 and answer.content_type == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5"
+    assert "postgres" not in (await answer.text()).lower()  # the detail stays in the log
+    # Her own album needs the rules alone; all of users/ would need the store for bob's photo.
+    assert await _listed(client, "users/alice/", "alice") == PHOTOS[:2]
+    everyone = await client.get("/demo/photos", params={"prefix": "users/"}, headers=bearer("alice"))
+    assert everyone.status == 503
