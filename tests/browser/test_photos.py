@@ -284,3 +284,21 @@ def test_public_photo_made_private_turns_403_for_signed_out_visitors(
     # A guest's share grant carries the share's tag too: the edge refuses the URL it had served.
     assert (403, served[-1]) in guest.answers[seen:]
     guest.context.close()
+
+
+def test_an_album_made_public_shows_all_its_photos_signed_out(
+    browser: Browser, stack: Stack, alice: Viewer
+) -> None:
+    photos = _alice_photos(alice)
+    _rendered(alice.page, "select_option", f'select.visibility[data-target="{CLIMB}"]', "public")
+    notes = alice.page.eval_on_selector_all(
+        f'.album[data-prefix="{CLIMB}"] .photo small', "els => els.map(e => e.textContent.trim())"
+    )
+    assert notes == ["public with its album"] * 2  # each photo's own setting is still private
+    guest = _open(browser, stack, "guest-album", None)
+    assert _cards(guest.page, "#public-photos", (CLIMB,)) == {
+        photos["wall.png"]: ("ok", "200"),
+        photos["rope.png"]: ("ok", "200"),
+    }
+    assert _fetch_status(guest.page, f"/{photos['private.png']}") == 403  # the other album is not
+    guest.context.close()

@@ -4,6 +4,7 @@
 "use strict";
 
 const FRIENDS = { group: "friends" };
+const LEVELS = ["private", "friends", "public"]; // narrowest first
 const gallery = (window.gallery = { myShares: [], sharedWithMe: [], renders: 0 });
 const $ = (id) => document.getElementById(id);
 
@@ -62,7 +63,7 @@ function levelSelect(kind, target) {
   const select = document.createElement("select");
   select.className = "visibility";
   select.dataset.target = target;
-  for (const level of ["private", "friends", "public"]) select.add(new Option(level, level));
+  for (const level of LEVELS) select.add(new Option(level, level));
   select.value = levelOf(target);
   select.addEventListener("change", () => setLevel(kind, target, select.value).catch((e) => setStatus(e.message, true)));
   return select;
@@ -107,7 +108,15 @@ async function renderMine() {
     const grid = Object.assign(document.createElement("div"), { className: "grid" });
     section.append(title, grid);
     container.append(section);
-    for (const path of paths) addCard(grid, path, "cookie", levelSelect("path", path));
+    const albumLevel = levelOf(prefix);
+    for (const path of paths) {
+      const controls = document.createElement("span");
+      controls.append(levelSelect("path", path));
+      if (LEVELS.indexOf(albumLevel) > LEVELS.indexOf(levelOf(path))) {
+        controls.append(Object.assign(document.createElement("small"), { textContent: ` ${albumLevel} with its album` }));
+      }
+      addCard(grid, path, "cookie", controls);
+    }
   }
   const rows = gallery.myShares.map((share) => {
     const row = document.createElement("tr");
