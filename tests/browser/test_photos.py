@@ -201,6 +201,28 @@ def test_bob_sees_exactly_what_is_shared_with_him(alice: Viewer, bob: Viewer, st
     bob.page.screenshot(path=str(ARTIFACTS / "photos-bob.png"), full_page=True)
 
 
+def test_switching_user_in_one_page_leaves_nothing_of_the_last(
+    browser: Browser, stack: Stack, alice: Viewer
+) -> None:
+    photos = _alice_photos(alice)
+    page = _open(browser, stack, "switch", "alice").page
+    assert _fetch_status(page, f"/{photos['private.png']}") == 200  # her cookies for users/alice/
+    page.fill("#user", "bob")
+    page.fill("#groups", "friends")
+    _rendered(page, "click", "#signin")
+    assert page.inner_text("#status") == "Signed in as bob (groups friends)"
+    _settle(page)
+    assert _fetch_status(page, f"/{photos['private.png']}") == 403  # hers were expired first
+    assert not _cards(page, "#albums") and photos["private.png"] not in page.content()
+    assert _cards(page, "#shared-photos").get(photos["wall.png"]) == ("ok", "200")
+    crag = "users/bob/albums/climbing/crag.jpg"
+    assert _fetch_status(page, f"/{crag}") == 200
+    _rendered(page, "click", "#signout")
+    assert page.is_hidden("#mine") and page.is_hidden("#shared")
+    assert _fetch_status(page, f"/{crag}") == 403  # signing out expires his cookies too
+    page.context.close()
+
+
 def test_carol_outside_the_group_sees_only_public(browser: Browser, stack: Stack, alice: Viewer) -> None:
     photos = _alice_photos(alice)
     carol = _open(browser, stack, "carol", "carol")
