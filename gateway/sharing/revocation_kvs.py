@@ -21,6 +21,7 @@ from gateway.common.revocation import Revoked
 
 log = logging.getLogger(__name__)
 BATCH = 50  # keys per UpdateKeys request, to stay well inside its request quota
+STORE_BYTES = 5 * 1024 * 1024  # a KeyValueStore's size quota ("Quotas", CloudFront Developer Guide)
 ATTEMPTS = 4
 
 
@@ -35,8 +36,8 @@ class KvsMirror:
     """Mirror of the revocation list in one KeyValueStore (``client``: a boto3
     ``cloudfront-keyvaluestore`` client, which signs with SigV4A and so needs awscrt)."""
 
-    def __init__(self, client: Any, arn: str) -> None:
-        self._client, self.arn = client, arn
+    def __init__(self, client: Any, arn: str, max_bytes: int = STORE_BYTES) -> None:
+        self._client, self.arn, self.max_bytes = client, arn, max_bytes
         # The store's content as of an ETag: while the ETag is unchanged no one else wrote, and the
         # store is not listed again (ListKeys pages hold 50 keys: a full store is thousands of calls).
         self._known: tuple[str, dict[str, str]] | None = None
@@ -54,6 +55,15 @@ class KvsMirror:
         revoked = read()
         current = dict(self._known[1]) if self._known and self._known[0] == etag else self._current()
         wanted = {str(tag): str(until) for tag, until in revoked.items()}
+        size = sum(len(key) + len(value) for key, value in wanted.items())
+        if size > self.max_bytes * 0.8:  # the writes past the quota fail: say so while there is time
+            log.error(
+                "the revocation list (%d bytes) is at %d%% of the KeyValueStore's %d bytes: revoke fewer "
+                "users, or shorten signing.window_seconds so that revocations expire sooner",
+                size,
+                100 * size // self.max_bytes,
+                self.max_bytes,
+            )
         puts = [
             {"Key": key, "Value": value} for key, value in sorted(wanted.items()) if current.get(key) != value
         ]

@@ -4,6 +4,8 @@ another replica wrote first, and lists the store only when someone else changed 
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.sharing.revocation_kvs import BATCH, KvsMirror
 from tests.gateway.kvs_stub import ARN, kvs_stub, stub_client
 
@@ -46,3 +48,13 @@ def test_a_write_that_lost_the_etag_race_starts_again() -> None:
         result = mirror.sync(lambda: {8: 300})
         assert result.put == 1 and state.items == {"8": "300"}  # the stray key of the others is gone
         assert all(state.signed_v4a)
+
+
+def test_a_list_near_the_store_quota_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    with kvs_stub() as (proxy, state):
+        mirror = KvsMirror(stub_client(proxy), ARN, max_bytes=100)
+        mirror.sync(lambda: {2: 1_900_000_000})  # 11 bytes: quiet
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+        mirror.sync(lambda: {tag: 1_900_000_000 for tag in range(2, 20, 2)})  # 9 entries, 104 bytes
+        assert any("KeyValueStore" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+        assert len(state.items) == 9  # still written: the service refuses what does not fit
