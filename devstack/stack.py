@@ -236,8 +236,11 @@ class Stack:
         edge, edge_log = self._spawn("edge", "edge", "--config", str(edge_toml))
         _wait_http(f"{config.edge_url}/public/logo.png", edge, edge_log)
         auth = AuthSettings(dev_secret=Secret(dev_token_secret(config.local)))
-        if share_samples(config.edge_url, lambda sub: dev_token(auth, sub, [], ttl=60)):
-            print("shared the gallery's sample photos (demo/photos.html)", flush=True)
+        try:
+            if share_samples(config.edge_url, lambda sub: dev_token(auth, sub, [], ttl=60)):
+                print("shared the gallery's sample photos (demo/photos.html)", flush=True)
+        except OSError as exc:  # the gallery works without them: say why, in one line, and go on
+            print(f"the gallery's sample photos were not shared ({exc}); see {gateway_log}", flush=True)
 
     def running(self) -> bool:
         return (

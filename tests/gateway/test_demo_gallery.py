@@ -4,6 +4,7 @@ listing that names only the photos the caller may read, by the rules or a live s
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ import jwt
 import pytest
 from pytest_aiohttp import AiohttpClient
 
+from devstack.demo_data import SAMPLE_SHARES, share_samples
 from devstack.seaweed import SeaweedFS
 from gateway.service.app import create_app
 from gateway.service.settings import DemoSettings, Secret
 from gateway.sharing.settings import SharingSettings
-from tests.gateway.conftest import DEV_SECRET, bearer, free_port, make_settings
+from tests.gateway.conftest import DEV_SECRET, bearer, free_port, make_settings, token
 
 PHOTOS = ["users/alice/albums/trip/a.png", "users/alice/albums/trip/b.png", "users/bob/albums/x/c.png"]
 
@@ -173,3 +175,12 @@ async def test_listing_fails_closed_when_the_share_store_is_down(
     assert await _listed(client, "users/alice/", "alice") == PHOTOS[:2]
     everyone = await client.get("/demo/photos", params={"prefix": "users/"}, headers=bearer("alice"))
     assert everyone.status == 503
+
+
+async def test_sample_shares_are_made_once(client: Any) -> None:
+    base = str(client.make_url("")).rstrip("/")
+    made = [await asyncio.to_thread(share_samples, base, token) for _ in range(2)]
+    assert made == [len(SAMPLE_SHARES), 0]
+    for owner, body in SAMPLE_SHARES:
+        listed = await (await client.get("/v1/shares", headers=bearer(owner))).json()
+        assert [{key: share[key] for key in body} for share in listed["shares"]] == [body]
