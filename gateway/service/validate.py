@@ -98,7 +98,7 @@ def validate(s: Settings, base_dir: Path, problems: list[str]) -> None:
         problems.append(f"auth.algorithms may only hold RS256 and ES256, not {', '.join(sorted(bad_algs))}")
     s.keys.check(problems)
     s.credentials.check(problems)
-    s.sharing.check(problems)
+    s.sharing.check(problems, base_dir)
     if s.demo.enabled and not (s.development and s.auth.dev_secret):
         problems.append("demo.enabled needs environment = development and auth.dev_secret")
     for origin in s.cors.origins:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,9 @@ class SharingSettings:
     def postgres(self) -> bool:
         return bool(self.dsn)
 
-    def check(self, problems: list[str]) -> None:
+    def check(self, problems: list[str], base_dir: Path) -> None:
+        if self.enabled and not self.dsn and (problem := _unwritable(base_dir / self.sqlite_file)):
+            problems.append(f"sharing.sqlite_file {problem}: make it writable, or set sharing.dsn")
         if self.dsn and not self.dsn.startswith(DSN_SCHEMES):
             problems.append("sharing.dsn must be a postgresql:// connection URI (or empty for SQLite)")
         if not 1 <= self.pool_size <= 100:
@@ -57,3 +60,20 @@ class SharingSettings:
             problems.append("sharing.max_expires_in_seconds must be 0 (no limit) or positive")
         if not 1 <= self.page_size <= 100:
             problems.append("sharing.page_size must be 1-100")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why the store file cannot be made or written (checked once at start-up, so that a
+    read-only directory is one line now rather than every share refused later)."""
+    if path.exists():
+        return (
+            None
+            if path.is_file() and os.access(path, os.R_OK | os.W_OK)
+            else f"{path} is not a writable file"
+        )
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} cannot be created ({parent} is not a writable directory)"
+    return None
