@@ -5,7 +5,11 @@
 - ``grant_new_principal_<store>``: a principal's first grant of a window: the tag made in the
   store (one transaction) and a new signature, on SQLite and on PostgreSQL;
 - ``grant_new_principal_revocation_off``: what a first grant costs without revocation (one
-  signature, once per source and window for everyone).
+  signature, once per source and window for everyone);
+- ``grant_via_share_<store>``: a cached grant the rules refuse and a share opens (docs/design.md,
+  "Sharing"): the store's lookup of the path's ancestors among a thousand other shares, then the
+  cached grant.  A grant the rules allow never asks the store, so it costs the same with sharing on
+  as ``grant_hit_revocation_off``.
 
 The off/on ratio for a cached grant, and the first grant's cost against a bare signature, say
 what revocation costs: one signature per principal per source per window instead of one per source.
@@ -22,6 +26,7 @@ from typing import Any
 
 from gateway.common.config import Secret
 from gateway.keys.keyring import load_keyring
+from gateway.rules.access import Principal
 from gateway.service.grants import Granter
 from gateway.service.metrics import Metrics
 from gateway.service.settings import SigningSettings
@@ -47,6 +52,19 @@ async def _with_store(store: ShareStore, keys: Path, seconds: float) -> dict[str
     granter = Granter(SigningSettings(keys_dir=keys), lambda: keyring, Metrics())
     revocations = Revocations(RevocationSettings(enabled=True), store, 4200)
     out: dict[str, float] = {}
+    alice, bob = Principal("alice", (), "iss"), Principal("bob", (), "iss")
+    for n in range(1000):  # other users' shares, so the lookup is not of an empty table
+        await store.create(Principal(f"u{n}", (), "iss"), "prefix", f"users/u{n}/a/", "user", "bob", 0, None)
+    await store.create(alice, "prefix", "users/alice/album/", "user", "bob", 0, None)
+    album = "users/alice/album/"
+    granter.for_prefix(album, NOW)
+
+    async def via_share() -> None:
+        shares = await store.for_targets(bob, ["users/", "users/alice/", album], int(NOW))
+        assert shares, "the share opens the album"
+        granter.for_prefix(shares[0].target, NOW)
+
+    out[f"grant_via_share_{store.dialect}"] = await _per_second(via_share, seconds)
     async with revocations.running():
         await revocations.tag("iss\0kept", "rule:tiles/", False)
 
@@ -106,6 +124,11 @@ def revocation_costs(results: dict[str, Any], work: Path, keys: Path, seconds: f
     for name, value in figures.items():
         results["references"][f"{name}_per_s"] = value
         print(f"  {name:40s} {value:>10.1f} /s", flush=True)
+    for dialect in ("sqlite", "postgres"):
+        if f"grant_via_share_{dialect}" in figures:
+            results["ratios"][f"share_grant_{dialect}_vs_rule_grant"] = (
+                figures[f"grant_via_share_{dialect}"] / figures["grant_hit_revocation_off"]
+            )
     results["ratios"]["revocation_hit_on_vs_off"] = (
         figures["grant_hit_revocation_on"] / figures["grant_hit_revocation_off"]
     )
