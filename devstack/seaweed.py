@@ -3,11 +3,18 @@
 Always with credentials: without them SeaweedFS turns S3 auth off and accepts any presigned URL.
 Bound to 127.0.0.1, every port chosen or given explicitly, the gRPC ones too: weed would otherwise
 move a busy one to another port without a word.
+
+With an STS too (``-s3.iam.config``): AssumeRole and GetFederationToken on the S3 port, whose
+credentials SeaweedFS enforces as role (or caller) policy AND session policy (README, "Temporary
+AWS credentials"; what differs from AWS is listed there).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -22,6 +29,53 @@ from deploy.seaweedfs.weedtools import free_ports, wait_until, weed_binary
 
 GRPC_OFFSET = 10000  # weed opens each server's gRPC port this far above its HTTP port
 SERVERS = ("s3", "master", "volume", "filer", "admin")  # what weed mini runs here (admin without UI)
+# SeaweedFS's IAM puts every principal in this account (weed/s3api/auth_credentials.go,
+# defaultAccountID) and looks roles up by name, so a role ARN here names this account.
+ACCOUNT = "000000000000"
+ROLE_NAME = "media-clients"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+FEDERATION_USER = "federation-caller"  # the -s3.config identity that may call GetFederationToken
+# What a session policy can grant (gateway/credentials/policy.py); the session policy narrows it
+# to the caller's prefixes, as on AWS, where the role would allow the bucket.  Any bucket: the
+# tests make one per test, and the roles are read once, at start.
+CLIENT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]
+
+
+def _policy(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def iam_config(gateway_arn: str, signing_key: bytes) -> dict[str, Any]:
+    """The ``-s3.iam.config`` document: one role that only ``gateway_arn`` may assume."""
+    clients = {
+        "Effect": "Allow",
+        "Action": CLIENT_ACTIONS,
+        "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"],
+    }
+    trust = {"Effect": "Allow", "Principal": {"AWS": gateway_arn}, "Action": ["sts:AssumeRole"]}
+    federation = {"Effect": "Allow", "Action": ["sts:GetFederationToken"], "Resource": ["*"]}
+    return {
+        # Go's []byte is base64 in JSON; tokens are HS256 JWTs signed with it (weed/iam/sts).
+        "sts": {
+            "tokenDuration": "1h",
+            "maxSessionLength": "12h",
+            "issuer": "cdn-gateway-local-sts",
+            "signingKey": base64.b64encode(signing_key).decode("ascii"),
+        },
+        "policy": {"defaultEffect": "Deny"},
+        "policies": [
+            {"name": "Clients", "document": _policy([clients])},
+            {"name": "FederationCaller", "document": _policy([federation])},
+        ],
+        "roles": [
+            {
+                "roleName": ROLE_NAME,
+                "roleArn": ROLE_ARN,
+                "trustPolicy": _policy([trust]),
+                "attachedPolicies": ["Clients"],
+            }
+        ],
+    }
 
 
 def _in_use(port: int) -> bool:
@@ -47,14 +101,42 @@ class SeaweedFS:
     # so that the ports it opens are the ones the README lists.
     server_ports: tuple[int, ...] = ()
     ports: dict[str, int] = field(default_factory=dict)  # every port weed listens on, once started
+    # STS: a new signing key per start (sessions of an earlier run stop working), and the
+    # GetFederationToken caller's key pair; none of them is ever printed.
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    federation_key: str = field(default_factory=lambda: "FED" + secrets.token_hex(8).upper())
+    federation_secret: str = field(default_factory=lambda: secrets.token_urlsafe(30), repr=False)
+
+    @property
+    def gateway_arn(self) -> str:
+        """The env-var identity's ARN: weed mini names it ``admin-`` + the key's first 8 characters."""
+        return f"arn:aws:iam::{ACCOUNT}:user/admin-{self.access_key[:8]}"
+
+    def _write_iam(self) -> list[str]:
+        """The STS files (0600: they hold the signing key and a secret) and the flags naming them."""
+        iam, identities = self.data_dir / "iam.json", self.data_dir / "identities.json"
+        federation = {
+            "name": FEDERATION_USER,
+            "credentials": [{"accessKey": self.federation_key, "secretKey": self.federation_secret}],
+            # GetFederationToken's session is bounded by its caller's policies, as on AWS.
+            "policyNames": ["Clients", "FederationCaller"],
+        }
+        for path, document in (
+            (iam, iam_config(self.gateway_arn, self.signing_key)),
+            (identities, {"identities": [federation]}),
+        ):
+            path.touch(mode=0o600)
+            path.chmod(0o600)
+            path.write_text(json.dumps(document, indent=2))
+        return [f"-s3.iam.config={iam}", f"-s3.config={identities}"]
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
 
-    def client(self) -> Any:
+    def client(self, service: str = "s3") -> Any:
         return boto3.client(
-            "s3",
+            service,
             endpoint_url=self.endpoint,
             region_name=self.region,
             aws_access_key_id=self.access_key,
@@ -92,6 +174,7 @@ class SeaweedFS:
                 "-admin.ui=false",
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
+                *self._write_iam(),
             ],
             cwd=self.data_dir,  # nothing SeaweedFS writes lands in the caller's directory
             stdout=log,
