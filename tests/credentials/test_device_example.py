@@ -72,7 +72,12 @@ def test_credentials_refreshed_before_expiry_and_make_run_writes_own_prefix(stac
     gateway = example.Gateway(stack.config.edge_url, _token(stack, "alice"), 900)
     fetches: list[str] = []
     fetch = gateway.fetch
-    gateway.fetch = lambda: fetches.append("fetch") or fetch()
+
+    def counted() -> Any:
+        fetches.append("fetch")
+        return fetch()
+
+    gateway.fetch = counted
     s3 = example.s3_client(gateway)
     before = len(fetches)
     s3.put_object(Bucket=BUCKET, Key="users/alice/device.txt", Body=b"from a device")

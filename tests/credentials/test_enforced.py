@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,10 @@ async def test_changed_session_token_refused(
     seed(seaweed, bucket)
     client = await gateway(aiohttp_client, tmp_path, keyring_dir, seaweed, bucket)
     body, bob = await vend(client, "alice"), await vend(client, "bob")
-    get = lambda s3, key: lambda: s3.get_object(Bucket=bucket, Key=key)  # noqa: E731
+
+    def get(s3: Any, key: str) -> Callable[[], Any]:
+        return lambda: s3.get_object(Bucket=bucket, Key=key)
+
     assert permitted(get(s3_with(body), "users/alice/a.txt"))  # the control: as issued
     for name, token in _tampered(body["session_token"], bob["session_token"]).items():
         s3 = s3_with(body, aws_session_token=token)
