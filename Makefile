@@ -4,6 +4,7 @@ VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 NODE     := node_modules/.package-lock.json
+AWS_SDK  := node_modules/.cdn-gateway/client-s3.js
 CHROMIUM := /usr/bin/chromium
 PODMAN   := /usr/bin/podman
 PROMETHEUS := /usr/bin/prometheus
@@ -17,7 +18,7 @@ CHECKOV  := $(CHECKOV_VENV)/bin/checkov
 CONFIG   ?= $(firstword $(wildcard .local/gateway.toml))
 KEYARGS  := $(if $(CONFIG),--config $(CONFIG),--keys keys)
 
-install: $(STAMP) $(NODE) $(CHROMIUM) $(CHECKOV) $(PODMAN) $(PROMETHEUS) $(POSTGRES)
+install: $(STAMP) $(NODE) $(AWS_SDK) $(CHROMIUM) $(CHECKOV) $(PODMAN) $(PROMETHEUS) $(POSTGRES)
 
 # One line per step; pip -qq and npm --loglevel=error still print every error.
 $(STAMP): pyproject.toml
@@ -27,11 +28,20 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -qq -e '.[test]'
 	@touch $@
 
-# Leaflet for the demo pages, exactly as locked.
+# Leaflet and the AWS SDK for JavaScript v3 for the demo pages, exactly as locked.
 $(NODE): package.json package-lock.json
-	@echo "installing Leaflet into node_modules (npm ci)"
+	@echo "installing Leaflet and the AWS SDK for JavaScript into node_modules (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
+
+# The SDK's S3 client as one ES module for the browser: its ~30 packages import each other by bare
+# name and swap in browser files through package.json "browser" fields, which no import map can
+# express, so esbuild bundles it once; the gateway serves it at /demo/vendor/aws-sdk/.
+$(AWS_SDK): $(NODE)
+	@echo "bundling the AWS SDK's S3 client for the browser (esbuild)"
+	@echo 'export { S3Client, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";' \
+	  | node_modules/.bin/esbuild --bundle --format=esm --platform=browser --minify \
+	    --log-level=warning --outfile=$@
 
 # Debian's Chromium for the browser tests (no browser downloads here).
 $(CHROMIUM):
@@ -103,7 +113,7 @@ bench: $(STAMP) $(WRK)
 	$(BIN)/python -m bench.run
 
 # The whole stack on loopback; override with GATEWAY_PORT=, EDGE_PORT=, S3_PORT=, HOST=.
-run: $(STAMP) $(NODE)
+run: $(STAMP) $(NODE) $(AWS_SDK)
 	$(BIN)/python -m devstack
 
 # Create, publish, wait, switch: zero downtime.  Then, once old grants expired: retire-keys.

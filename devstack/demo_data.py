@@ -89,14 +89,15 @@ def fill_bucket(client: Any, bucket: str, allowed_origin: str) -> bool:
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         client.create_bucket(Bucket=bucket)
-    # Browser uploads go straight to S3 from the demo page's origin.
+    # Browser uploads go straight to S3 from the demo page's origin, and so does the upload page's
+    # ListObjectsV2 with temporary credentials (CORS only lets the page read what S3 authorises).
     client.put_bucket_cors(
         Bucket=bucket,
         CORSConfiguration={
             "CORSRules": [
                 {
                     "AllowedOrigins": [allowed_origin],
-                    "AllowedMethods": ["POST", "PUT"],
+                    "AllowedMethods": ["GET", "POST", "PUT"],
                     "AllowedHeaders": ["*"],
                     "ExposeHeaders": ["ETag"],
                     "MaxAgeSeconds": 600,

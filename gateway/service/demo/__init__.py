@@ -57,3 +57,6 @@ def add_demo_routes(app: web.Application, vendor_dir: Path) -> None:
     leaflet = vendor_dir / "leaflet" / "dist"
     if leaflet.is_dir():
         app.router.add_static("/demo/vendor/leaflet", leaflet)
+    aws_sdk = vendor_dir / ".cdn-gateway"  # the AWS SDK's S3 client, bundled by make install
+    if aws_sdk.is_dir():
+        app.router.add_static("/demo/vendor/aws-sdk", aws_sdk)

@@ -19,23 +19,31 @@ function safeName(name) {
   return cleaned || "upload";
 }
 
+async function postForm(file, path) {
+  const response = await fetch("/v1/uploads", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${demo.token}` },
+    body: JSON.stringify({ path, content_type: file.type, content_length: file.size, method: "POST" }),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.detail || `upload refused: ${response.status}`);
+  const form = new FormData();
+  for (const [name, value] of Object.entries(answer.fields)) form.append(name, value);
+  form.append("file", file); // the file must be the last field of an S3 POST
+  const stored = await fetch(answer.url, { method: "POST", body: form });
+  if (!stored.ok) throw new Error(`S3 refused the upload: ${stored.status}`);
+}
+
 uploadButton.addEventListener("click", async () => {
   const file = document.getElementById("file").files[0];
   if (!file) return setStatus("Pick a file first", true);
   const path = `users/${demo.sub}/${Date.now()}-${safeName(file.name)}`;
   try {
-    const response = await fetch("/v1/uploads", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${demo.token}` },
-      body: JSON.stringify({ path, content_type: file.type, content_length: file.size, method: "POST" }),
-    });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.detail || `upload refused: ${response.status}`);
-    const form = new FormData();
-    for (const [name, value] of Object.entries(answer.fields)) form.append(name, value);
-    form.append("file", file); // the file must be the last field of an S3 POST
-    const stored = await fetch(answer.url, { method: "POST", body: form });
-    if (!stored.ok) throw new Error(`S3 refused the upload: ${stored.status}`);
+    if (document.getElementById("use-credentials").checked) {
+      await putWithCredentials(file, path); // credentials.js
+    } else {
+      await postForm(file, path);
+    }
     const image = new Image();
     image.alt = path;
     image.id = "uploaded";
