@@ -12,10 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jwt
 import pytest
+from botocore.exceptions import ClientError
 
-from devstack.seaweed import SeaweedFS
+from devstack.seaweed import ROLE_ARN, SeaweedFS
 from tests.conftest import stored
 from tests.credentials.realsts import attempts, gateway, permitted, s3_with, seed, vend
 
@@ -161,3 +163,28 @@ async def test_federation_token_mode_enforced_too(
         outcome = {op: permitted(call) for op, call in attempts(s3, bucket, prefix, key).items()}
         assert outcome == {op: False for op in ALL}, prefix
     assert stored(seaweed, bucket, "users/bob/b.txt") == b"users/bob/b.txt"
+
+
+async def test_vended_credentials_cannot_shed_the_session_policy(
+    aiohttp_client: Any, tmp_path: Path, keyring_dir: Path, seaweed: SeaweedFS, bucket: str
+) -> None:
+    """A device holding credentials asks the same STS for new ones: assuming the role again (no
+    session policy: the whole role) or a federation token.  Both refused; the gateway's own
+    identity is the only one the role trusts."""
+    body = await _alice(aiohttp_client, tmp_path, keyring_dir, seaweed, bucket)
+    sts = boto3.client(
+        "sts",
+        endpoint_url=body["endpoint_url"],
+        region_name=body["region"],
+        aws_access_key_id=body["access_key_id"],
+        aws_secret_access_key=body["secret_access_key"],
+        aws_session_token=body["session_token"],
+    )
+    for call in (
+        lambda: sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="escape", DurationSeconds=900),
+        lambda: sts.get_federation_token(Name="escape", DurationSeconds=900),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert seaweed.client("sts").assume_role(RoleArn=ROLE_ARN, RoleSessionName="gateway", DurationSeconds=900)
