@@ -180,10 +180,11 @@ async def test_vended_credentials_cannot_shed_the_session_policy(
         aws_secret_access_key=body["secret_access_key"],
         aws_session_token=body["session_token"],
     )
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="escape", DurationSeconds=900),
         lambda: sts.get_federation_token(Name="escape", DurationSeconds=900),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as refused:
             call()
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
