@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from deploy.seaweedfs.weedtools import free_ports, wait_until, weed_binary
 
+MAX_VOLUMES = 2000  # one or more per bucket; tests make a bucket each
 GRPC_OFFSET = 10000  # weed opens each server's gRPC port this far above its HTTP port
 SERVERS = ("s3", "master", "volume", "filer", "admin")  # what weed mini runs here (admin without UI)
 # SeaweedFS's IAM puts every principal in this account (weed/s3api/auth_credentials.go,
@@ -174,6 +175,12 @@ class SeaweedFS:
                 "-admin.ui=false",
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
+                # Every bucket is a collection with volumes of its own, and weed mini allows as many
+                # volumes as its (disk-sized, up to 1 GB) volume size fits in the free space: 73 on a
+                # disk with 74 GB free, fewer than the buckets one test run makes.  Small volumes and
+                # an explicit count (volume files grow as written, nothing is preallocated) lift it.
+                "-master.volumeSizeLimitMB=64",
+                f"-volume.max={MAX_VOLUMES}",
                 *self._write_iam(),
             ],
             cwd=self.data_dir,  # nothing SeaweedFS writes lands in the caller's directory
