@@ -3,7 +3,8 @@
 Queries are written once, with ``?`` placeholders (PostgreSQL's driver gets ``%s``; no query
 holds a literal ``?`` or ``%``).  Every failure of the database itself (unreachable, locked past
 the timeout, disk full) becomes :class:`StoreUnavailable`, which callers turn into a 503 for
-share-based access only.
+share-based access only; a value the database refuses (out of range) becomes its subclass
+:class:`StoreRejected` (422 where a client gave the value), so no store error is ever a 500.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ MIGRATION_LOCK = 0x5348_4152_4553  # "SHARES"
 
 class StoreUnavailable(Exception):
     """The share store did not answer (in time); the detail is for the log, not the client."""
+
+
+class StoreRejected(StoreUnavailable):
+    """The database refused a value (an integer past its 64-bit columns...): the request's fault
+    when a handler passed it on unchecked, so handlers answer 422; elsewhere it fails closed as
+    an unavailable store would."""
 
 
 class Tx(Protocol):
@@ -88,6 +95,8 @@ class SqliteBackend:
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        except (OverflowError, ValueError) as exc:  # a value SQLite cannot bind (not sqlite3.Error)
+            raise StoreRejected(f"SQLite {self.path}: {type(exc).__name__}: {exc}") from exc
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"SQLite {self.path}: {type(exc).__name__}: {exc}") from exc
 
@@ -161,6 +170,8 @@ class PostgresBackend:
                 await self._pool.open(wait=False)
             async with self._pool.connection() as connection, connection.transaction():
                 yield _PostgresTx(connection)
+        except (psycopg.DataError, OverflowError, ValueError) as exc:  # e.g. bigint out of range
+            raise StoreRejected(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
         except (psycopg.Error, OSError) as exc:
             # PoolTimeout is an OperationalError: no connection within the timeout.
             raise StoreUnavailable(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc

@@ -89,6 +89,10 @@ class Page:
     next_cursor: str | None
 
 
+# A cursor's time must fit the store's 64-bit column (a forged one must not overflow the query).
+MAX_CREATED = 2**62
+
+
 class BadCursor(ValueError):
     pass
 
@@ -111,6 +115,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         or len(value) != 2
         or isinstance(value[0], bool)
         or not isinstance(value[0], int)
+        or not 0 <= value[0] <= MAX_CREATED
         or not isinstance(value[1], str)
         or not ID_PATTERN.match(value[1])
     ):

@@ -9,6 +9,9 @@ from pathlib import Path
 from gateway.common.config import NO_SECRET, Secret
 
 DSN_SCHEMES = ("postgresql://", "postgres://")
+# The longest ``expires_in`` any share may ask for, whatever the setting: ten years keeps every
+# expiry far inside a 64-bit integer column, so no request can overflow the store.
+LONGEST_EXPIRES_IN = 10 * 365 * 86400
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,9 @@ class SharingSettings:
         timeout_seconds: Bound on waiting for the store (a connection, a lock, a query); past it
             the store counts as down: share-based access gets 503, rule-based access is unaffected.
         max_shares_per_owner: Most live shares one user may hold; one more is 422.
-        max_expires_in_seconds: Longest ``expires_in`` a share may ask for; 0: no limit.  A share
-            asked without ``expires_in`` lasts until it is deleted.
+        max_expires_in_seconds: Longest ``expires_in`` a share may ask for; 0: ten years (315360000
+            seconds, also the most it may be set to).  A share asked without ``expires_in`` lasts
+            until it is deleted.
         page_size: Shares per page of ``GET /v1/shares`` when ``limit`` is not given (at most 100).
     """
 
@@ -56,8 +60,8 @@ class SharingSettings:
             problems.append("sharing.timeout_seconds must be positive")
         if self.max_shares_per_owner <= 0:
             problems.append("sharing.max_shares_per_owner must be positive")
-        if self.max_expires_in_seconds < 0:
-            problems.append("sharing.max_expires_in_seconds must be 0 (no limit) or positive")
+        if not 0 <= self.max_expires_in_seconds <= LONGEST_EXPIRES_IN:
+            problems.append(f"sharing.max_expires_in_seconds must be 0 (ten years) to {LONGEST_EXPIRES_IN}")
         if not 1 <= self.page_size <= 100:
             problems.append("sharing.page_size must be 1-100")
 

@@ -32,7 +32,14 @@ from pathlib import Path
 
 from gateway.common.revocation import Revoked, Tag, make_tag
 from gateway.rules.access import ANONYMOUS, Principal
-from gateway.sharing.backends import Backend, PostgresBackend, SqliteBackend, StoreUnavailable, Tx
+from gateway.sharing.backends import (
+    Backend,
+    PostgresBackend,
+    SqliteBackend,
+    StoreRejected,
+    StoreUnavailable,
+    Tx,
+)
 from gateway.sharing.migrate import migrate
 from gateway.sharing.model import (
     COLUMNS,
@@ -46,7 +53,7 @@ from gateway.sharing.model import (
 )
 from gateway.sharing.settings import SharingSettings
 
-__all__ = ["Page", "Share", "ShareLimit", "ShareStore", "StoreUnavailable", "open_store"]
+__all__ = ["Page", "Share", "ShareLimit", "ShareStore", "StoreRejected", "StoreUnavailable", "open_store"]
 log = logging.getLogger(__name__)
 _LIVE = "revoked_at IS NULL AND (expires IS NULL OR expires > ?)"
 

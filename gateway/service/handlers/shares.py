@@ -22,7 +22,8 @@ from gateway.service.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from gateway.service.handlers.common import NO_STORE, caller, checked_path, field, read_json
 from gateway.service.handlers.revocations import REVOCATIONS
 from gateway.sharing.model import ID_PATTERN, BadCursor, GranteeKind, decode_cursor
-from gateway.sharing.store import ShareLimit, ShareStore, StoreUnavailable
+from gateway.sharing.settings import LONGEST_EXPIRES_IN
+from gateway.sharing.store import ShareLimit, ShareStore, StoreRejected, StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 100
@@ -42,7 +43,9 @@ async def _signed_in(request: web.Request, what: str) -> Principal:
     return principal
 
 
-def _unavailable(exc: StoreUnavailable) -> Unavailable:
+def _unavailable(exc: StoreUnavailable) -> Unavailable | Unprocessable:
+    if isinstance(exc, StoreRejected):  # a value the checks above let through: never a 500
+        return Unprocessable("a value in the request is out of range", internal=str(exc))
     return Unavailable("shares are unavailable right now", internal=str(exc), retry_after=5)
 
 
@@ -70,7 +73,8 @@ def _expires(body: dict[str, Any], now: int, limit: int) -> int | None:
     seconds = field(body, "expires_in", int)
     if seconds <= 0:
         raise Unprocessable("expires_in must be a positive number of seconds")
-    if limit and seconds > limit:
+    limit = limit or LONGEST_EXPIRES_IN
+    if seconds > limit:
         raise Unprocessable(f"expires_in may be at most {limit} seconds here")
     return now + seconds
 

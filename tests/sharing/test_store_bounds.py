@@ -1,0 +1,79 @@
+"""Review of issue 15, F4: numbers a client controls never overflow the share store into a 500
+(SQLite's INTEGER and PostgreSQL's BIGINT are 64-bit), on both databases, over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+from pytest_aiohttp import AiohttpClient
+
+from gateway.rules.access import Principal
+from gateway.service.app import create_app
+from gateway.sharing.model import BadCursor, decode_cursor, new_id
+from gateway.sharing.settings import LONGEST_EXPIRES_IN, SharingSettings
+from gateway.sharing.store import ShareStore, StoreRejected
+from tests.gateway.conftest import bearer
+from tests.sharing.support import Client, share, sharing_settings
+
+ALBUM = "users/alice/album7/"
+ALICE = Principal("alice", (), "idp")
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, backend_dsn: str
+) -> Client:
+    return await aiohttp_client(create_app(sharing_settings(tmp_path, keyring_dir, backend_dsn)))
+
+
+def _cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("seconds", [2**63 - 1, 2**63, 10**30, LONGEST_EXPIRES_IN + 1])
+async def test_expires_in_past_ten_years_is_422_never_an_overflow(client: Client, seconds: int) -> None:
+    body = {"prefix": ALBUM, "with": {"user": "bob"}, "expires_in": seconds}
+    answer = await share(client, "alice", body, status=422)
+    assert answer["detail"] == f"expires_in may be at most {LONGEST_EXPIRES_IN} seconds here"
+    made = await share(client, "alice", {**body, "expires_in": LONGEST_EXPIRES_IN})
+    assert made["expires"] == made["created"] + LONGEST_EXPIRES_IN
+
+
+@pytest.mark.parametrize("created", [10**30, 2**63, 2**63 - 1, -(2**63) - 1, -1])
+async def test_a_forged_cursor_out_of_range_is_422_never_a_500(client: Client, created: int) -> None:
+    await share(client, "bob", {"prefix": "users/bob/", "with": {"anyone": True}})
+    cursor = _cursor([created, "A" * 22])
+    for query in (f"cursor={cursor}", f"with=me&cursor={cursor}"):
+        response = await client.get(f"/v1/shares?{query}", headers=bearer("alice"))
+        assert response.status == 422, (query, await response.text())
+        assert response.content_type == "application/problem+json"
+        assert (await response.json())["detail"] == "cursor is not one this gateway gave"
+
+
+def test_cursors_decode_only_times_the_store_can_hold() -> None:
+    assert decode_cursor(_cursor([2**62, "A" * 22])) == (2**62, "A" * 22)
+    for created in (2**62 + 1, -1):
+        with pytest.raises(BadCursor):
+            decode_cursor(_cursor([created, "A" * 22]))
+
+
+async def test_a_value_the_database_refuses_is_store_rejected(store: ShareStore) -> None:
+    """Whatever slips past the handlers' checks: the database's refusal is one typed error (a
+    422 in /v1/shares, 503 elsewhere), not OverflowError or psycopg's DataError (a 500)."""
+    now = int(time.time())
+    with pytest.raises(StoreRejected):
+        await store.create(ALICE, "prefix", ALBUM, "user", "bob", now, 2**63)
+    if store.dialect == "sqlite":  # PostgreSQL compares a bigint with a larger numeric fine
+        with pytest.raises(StoreRejected):
+            await store.owned(ALICE, now, 10, (2**63, new_id()))
+    assert (await store.owned(ALICE, now, 10, None)).shares == []  # the store still answers
+
+
+def test_the_setting_cannot_reach_past_ten_years(tmp_path: Path) -> None:
+    problems: list[str] = []
+    SharingSettings(max_expires_in_seconds=LONGEST_EXPIRES_IN + 1).check(problems, tmp_path)
+    assert problems == [f"sharing.max_expires_in_seconds must be 0 (ten years) to {LONGEST_EXPIRES_IN}"]
