@@ -26,6 +26,7 @@ Times are epoch seconds passed in by the caller, so tests and replicas agree on 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,6 +135,10 @@ class ShareStore:
         )
         await self._ready()
         async with self.backend.transaction() as tx:
+            if self.dialect == "postgres":  # SQLite's BEGIN IMMEDIATE already serialises writers
+                # Count-then-insert must be atomic per owner, else concurrent creates each see
+                # room and together pass the limit: this lock lasts until the transaction ends.
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_owner_lock(owner),))
             ((count,),) = await tx.execute(
                 f"SELECT count(*) FROM shares WHERE issuer = ? AND owner = ? AND {_LIVE}",
                 (owner.issuer, owner.sub, now),
@@ -277,6 +282,12 @@ async def _upsert_revocations(tx: Tx, dialect: str, revoked: Revoked) -> None:
             f" ON CONFLICT (tag) DO UPDATE SET until = {later}(revocations.until, excluded.until)",
             (tag, until),
         )
+
+
+def _owner_lock(owner: Principal) -> int:
+    """A signed 64-bit advisory lock key per owner (a collision only serialises two owners)."""
+    digest = hashlib.blake2b(f"{owner.issuer}\0{owner.sub}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _escape(text: str) -> str:

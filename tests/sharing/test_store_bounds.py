@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -15,7 +17,7 @@ from gateway.rules.access import Principal
 from gateway.service.app import create_app
 from gateway.sharing.model import BadCursor, decode_cursor, new_id
 from gateway.sharing.settings import LONGEST_EXPIRES_IN, SharingSettings
-from gateway.sharing.store import ShareStore, StoreRejected
+from gateway.sharing.store import ShareLimit, ShareStore, StoreRejected, open_store
 from tests.gateway.conftest import bearer
 from tests.sharing.support import Client, share, sharing_settings
 
@@ -77,3 +79,20 @@ def test_the_setting_cannot_reach_past_ten_years(tmp_path: Path) -> None:
     problems: list[str] = []
     SharingSettings(max_expires_in_seconds=LONGEST_EXPIRES_IN + 1).check(problems, tmp_path)
     assert problems == [f"sharing.max_expires_in_seconds must be 0 (ten years) to {LONGEST_EXPIRES_IN}"]
+
+
+async def test_concurrent_creates_never_pass_the_owner_limit(store_settings: SharingSettings) -> None:
+    """Review of issue 15: the limit was count-then-insert, racy on PostgreSQL (READ COMMITTED);
+    thirty creates at once through a pool of ten connections leave exactly the limit."""
+    store = open_store(dataclasses.replace(store_settings, max_shares_per_owner=3))
+    await store.start()
+    try:
+        now = int(time.time())
+        made = await asyncio.gather(
+            *(store.create(ALICE, "path", f"{ALBUM}{n}.jpg", "user", "bob", now, None) for n in range(30)),
+            return_exceptions=True,
+        )
+        assert [type(m) for m in made if isinstance(m, BaseException)] == [ShareLimit] * 27
+        assert len((await store.owned(ALICE, now, 100, None)).shares) == 3
+    finally:
+        await store.close()
