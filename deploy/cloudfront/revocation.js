@@ -25,15 +25,62 @@ function values(entry) {
     return [entry.value];
 }
 
+// A query parameter's name as the local edge reads it (gateway/signing/verify.py): percent-decoded
+// when that is valid UTF-8, else as sent.  A viewer may spell `Policy` as `%50olicy`.
+function decodeName(name) {
+    try {
+        return decodeURIComponent(name);
+    } catch (e) {
+        return name;
+    }
+}
+
+// [decoded name, raw value] for each '&'-separated part of the query as the viewer sent it.
+// rawQueryString() (runtime 2.0, "General helper methods", CloudFront Developer Guide) gives the
+// unparsed query, so the function splits and decodes it exactly as the local edge does.
+function rawPairs(raw) {
+    if (!raw) {
+        return [];
+    }
+    return raw.split('&').map(function (part) {
+        const at = part.indexOf('=');
+        const name = at < 0 ? part : part.slice(0, at);
+        return [decodeName(name), at < 0 ? '' : part.slice(at + 1)];
+    });
+}
+
+function isSigning(name) {
+    return SIGNING.indexOf(name) >= 0;
+}
+
 // The policies CloudFront will judge: the URL's when any signing parameter is in the query
 // (a signed URL), else every CloudFront-Policy cookie (a browser may send several sets).
 function policies(request) {
-    const query = request.querystring || {};
-    const signedUrl = SIGNING.some(function (name) { return query[name] !== undefined; });
-    if (signedUrl) {
-        return values(query.Policy);
+    const cookies = values((request.cookies || {})['CloudFront-Policy']);
+    if (typeof request.rawQueryString === 'function') {
+        const pairs = rawPairs(request.rawQueryString());
+        if (!pairs.some(function (pair) { return isSigning(pair[0]); })) {
+            return cookies;
+        }
+        return pairs.filter(function (pair) { return pair[0] === 'Policy'; })
+            .map(function (pair) { return pair[1]; });
     }
-    return values((request.cookies || {})['CloudFront-Policy']);
+    // Without the raw query, the parsed one: whether its names arrive decoded or as sent is not
+    // documented, so a name counts as spelled and as decoded, and when the two readings disagree
+    // on whether the URL is signed, the cookies are judged as well (refusing more, never less).
+    const query = request.querystring || {};
+    let signed = false;
+    let ambiguous = false;
+    const found = [];
+    Object.keys(query).forEach(function (name) {
+        const decoded = decodeName(name);
+        signed = signed || isSigning(name) || isSigning(decoded);
+        ambiguous = ambiguous || isSigning(name) !== isSigning(decoded);
+        if (name === 'Policy' || decoded === 'Policy') {
+            values(query[name]).forEach(function (value) { found.push(value); });
+        }
+    });
+    return !signed ? cookies : ambiguous ? found.concat(cookies) : found;
 }
 
 function decode(text) {

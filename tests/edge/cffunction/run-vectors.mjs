@@ -1,5 +1,7 @@
 // Runs the revocation function under node against vectors read from stdin (tests only):
-// [{"request": <CloudFront Functions request>, "store": {tag: until}, "now": epoch}, ...]
+// [{"request": <CloudFront Functions request>, "store": {tag: until}, "now": epoch, "raw": query}, ...]
+// With "raw" (a string), the request gets rawQueryString() as runtime 2.0 gives it; without, it
+// has only the parsed querystring object.
 // prints one answer per vector: "allow", or the status, type and body the function answered with.
 import { setStore } from 'cloudfront';
 import { handler } from './function.mjs';
@@ -13,6 +15,10 @@ const answers = [];
 for (const vector of vectors) {
     setStore(vector.store);
     Date.now = () => vector.now * 1000;
+    if (typeof vector.raw === 'string') {
+        const raw = vector.raw;
+        vector.request.rawQueryString = function () { return raw; };
+    }
     let result;
     try {
         result = await handler({ version: '1.0', context: { eventType: 'viewer-request' }, request: vector.request });
