@@ -104,11 +104,31 @@ VECTORS: list[tuple[str, str, list[tuple[str, str]], object]] = [
     ("tag out of range", "", [("CloudFront-Policy", _raw_policy(_doc(TAG_EPOCH + MAX_TAG + 1)))], "allow"),
     ("integral float tag", "", [("CloudFront-Policy", _raw_policy(_doc(float(TAG_EPOCH + BOB))))], 403),
     ("encoded Policy name, revoked", _renamed(TAGGED_BOB, only="Policy"), [], 403),
-    ("every signing name encoded, revoked, beside a good cookie", _renamed(TAGGED_BOB), _cookies(TAGGED_ALICE), 403),
+    (
+        "every signing name encoded, revoked, beside a good cookie",
+        _renamed(TAGGED_BOB),
+        _cookies(TAGGED_ALICE),
+        403,
+    ),
     ("lower-case hex in a name, revoked", "%50%6flicy=" + TAGGED_BOB["Policy"] + "&Signature=x", [], 403),
-    ("encoded names: the URL governs over a revoked cookie", _renamed(TAGGED_ALICE), _cookies(TAGGED_BOB), "allow"),
-    ("duplicate Policy, the second revoked", f"Policy={TAGGED_ALICE['Policy']}&{_query(TAGGED_BOB)}", [], 403),
-    ("double-encoded name is no signing name", "%2550olicy=" + TAGGED_ALICE["Policy"], _cookies(TAGGED_BOB), 403),
+    (
+        "encoded names: the URL governs over a revoked cookie",
+        _renamed(TAGGED_ALICE),
+        _cookies(TAGGED_BOB),
+        "allow",
+    ),
+    (
+        "duplicate Policy, the second revoked",
+        f"Policy={TAGGED_ALICE['Policy']}&{_query(TAGGED_BOB)}",
+        [],
+        403,
+    ),
+    (
+        "double-encoded name is no signing name",
+        "%2550olicy=" + TAGGED_ALICE["Policy"],
+        _cookies(TAGGED_BOB),
+        403,
+    ),
     ("malformed escape in a name", "Pol%zzicy=" + TAGGED_ALICE["Policy"], _cookies(TAGGED_BOB), 403),
     ("invalid UTF-8 in a name", "%C0olicy=" + TAGGED_ALICE["Policy"], _cookies(TAGGED_BOB), 403),
     ("encoded name and value, revoked", _renamed({"Policy": quote(TAGGED_BOB["Policy"], safe="")}), [], 403),
@@ -200,7 +220,8 @@ def _events(vectors: list[tuple[str, str, list[tuple[str, str]], object]], mode:
     """``mode``: "raw" (rawQueryString() present, as in production), else the names passed to the
     parsed querystring ("sent" or "decoded") with no rawQueryString()."""
     return [
-        {"request": _event_request(q, c, mode), "store": STORE, "now": NOW} | ({"raw": q} if mode == "raw" else {})
+        {"request": _event_request(q, c, mode), "store": STORE, "now": NOW}
+        | ({"raw": q} if mode == "raw" else {})
         for _, q, c, _ in vectors
     ]
 
@@ -217,7 +238,9 @@ async def _check_vectors(vectors: list[tuple[str, str, list[tuple[str, str]], ob
             assert from_node == expected
             continue
         # The fallback refuses whatever the edge refuses, and decides plainly named queries alike.
-        assert {n for n, a in from_node.items() if a != 403} <= {n for n, a in expected.items() if a != 403}, mode
+        assert {n for n, a in from_node.items() if a != 403} <= {
+            n for n, a in expected.items() if a != 403
+        }, mode
         plain = {n for n, q, *_ in vectors if "%" not in q}
         assert {n: from_node[n] for n in plain} == {n: expected[n] for n in plain}, mode
 
