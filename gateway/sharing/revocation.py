@@ -3,7 +3,9 @@
 A grant's tag names its principal and source (docs/design.md, "Revocation").  Tags are looked up
 in the store once and then kept in memory; a kept tag that the revocation list (read every
 ``poll_seconds``) names is dropped and looked up again, so a replica stops handing out a tag
-another replica revoked within one poll.  The KeyValueStore mirror (CloudFront) is synced in the
+another replica revoked within one poll.  While the list is stale (no read for five polls), kept
+tags are not used at all: every grant's tag is looked up in the store, which has forgotten
+revoked pairs.  The KeyValueStore mirror (CloudFront) is synced in the
 background and at once after each revocation; revocations whose grants have all expired are
 dropped from the store, and so from the mirror.
 
@@ -69,7 +71,10 @@ class Revocations:
         """The grant's tag; None for a rule grant while the store is down (it is then untagged).
         Raises :class:`StoreUnavailable` for a share grant the store cannot tag."""
         kept = self._tags.get((principal, source))
-        if kept is not None and self.watcher.verdict(kept, time.time()) == "ok":
+        # A kept tag is trusted only while the list is fresh: a replica that cannot read it would
+        # otherwise hand out a tag another replica revoked for as long as the outage lasts, and its
+        # grants would work again once the revocation row is dropped.  Stale: ask the store.
+        if kept is not None and not self.watcher.stale and self.watcher.verdict(kept, time.time()) == "ok":
             return kept
         try:
             tag = await self.store.tag(principal, source, share, int(time.time()))
