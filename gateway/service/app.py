@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import aiohttp
 import aiohttp_cors
@@ -33,6 +34,9 @@ from gateway.service.s3grants import S3Grants
 from gateway.service.settings import Settings
 from gateway.sharing.store import open_store
 from gateway.signing.s3 import S3Location
+
+if TYPE_CHECKING:
+    from gateway.sharing.revocation import Revocations
 
 log = logging.getLogger(__name__)
 HEARTBEAT = web.AppKey("heartbeat", Heartbeat)
@@ -132,8 +136,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                 await store.start()  # migrations; a store that is down is retried on use
                 running.push_async_callback(store.close)
             if (revoking := app.get(revocations.REVOCATIONS)) is not None:
+                _watch_revocations(app[appkeys.METRICS], revoking)
                 await running.enter_async_context(revoking.running())
             yield
+
+
+def _watch_revocations(metrics: Metrics, revoking: Revocations) -> None:
+    """A KeyValueStore that cannot be written (full, refused) is counted and alarmed on, never silent."""
+    revoking.on_sync_failure = metrics.revocation_kvs_sync_failures.inc
+    metrics.revocation_list_entries.set_function(lambda: float(len(revoking.watcher)))
+    mirror = revoking.kvs
+    if mirror is not None:
+        metrics.revocation_kvs_entries.set_function(lambda: float(mirror.entries))
 
 
 async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:

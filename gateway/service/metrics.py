@@ -40,3 +40,16 @@ class Metrics:
             "Seconds since the signing key became active",
             registry=self.registry,
         )
+        # Revocation (docs/design.md, "Revocation"): a KeyValueStore the gateway cannot write (full,
+        # or refused) leaves CloudFront blind to new revocations; the CloudFormation alarm watches it.
+        self.revocation_kvs_sync_failures = Counter(
+            "gateway_revocation_kvs_sync_failures",
+            "KeyValueStore syncs of the revocation list that failed",
+            registry=self.registry,
+        )
+        self.revocation_kvs_entries = Gauge(
+            "gateway_revocation_kvs_entries", "Revoked tags in the KeyValueStore", registry=self.registry
+        )
+        self.revocation_list_entries = Gauge(
+            "gateway_revocation_list_entries", "Revoked tags in the revocation list", registry=self.registry
+        )

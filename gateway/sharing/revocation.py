@@ -63,6 +63,7 @@ class Revocations:
         self._tags: LRUCache[tuple[str, str], Tag] = LRUCache(TAGS_KEPT)
         self._kick = asyncio.Event()
         self.synced: Any = None  # the last KeyValueStore sync's result (tests, logs)
+        self.on_sync_failure: Callable[[], object] = lambda: None  # the app counts failures
 
     async def _read(self) -> Revoked:
         return await self.store.revoked(int(time.time()))
@@ -115,7 +116,8 @@ class Revocations:
             try:
                 await asyncio.to_thread(self._sync, asyncio.get_running_loop())
             except Exception as exc:  # keep trying: the next sync corrects whatever this one missed
-                log.warning("revocations not mirrored to the KeyValueStore (%s: %s)", type(exc).__name__, exc)
+                self.on_sync_failure()
+                log.error("revocations not mirrored to the KeyValueStore (%s: %s)", type(exc).__name__, exc)
 
     async def _expire(self) -> None:
         while True:

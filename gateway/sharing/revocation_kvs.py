@@ -54,6 +54,7 @@ class KvsMirror:
         # the replica that made it, whose write then makes ours conflict; never the reverse.
         revoked = read()
         current = dict(self._known[1]) if self._known and self._known[0] == etag else self._current()
+        self._known = (etag, current)
         wanted = {str(tag): str(until) for tag, until in revoked.items()}
         size = sum(len(key) + len(value) for key, value in wanted.items())
         if size > self.max_bytes * 0.8:  # the writes past the quota fail: say so while there is time
@@ -64,20 +65,32 @@ class KvsMirror:
                 100 * size // self.max_bytes,
                 self.max_bytes,
             )
-        puts = [
-            {"Key": key, "Value": value} for key, value in sorted(wanted.items()) if current.get(key) != value
-        ]
+        # Deletes first (they make room), then the newest revocations first (the latest `until`):
+        # a store at its quota then refuses the oldest, and what it does hold matters most.
         deletes = [{"Key": key} for key in sorted(current) if key not in wanted]
-        for start in range(0, max(len(puts), len(deletes)), BATCH):
+        newest = sorted(wanted.items(), key=lambda item: (-int(item[1]), item[0]))
+        puts = [{"Key": key, "Value": value} for key, value in newest if current.get(key) != value]
+        writes: list[tuple[list[dict[str, str]], list[dict[str, str]]]] = [
+            ([], deletes[start : start + BATCH]) for start in range(0, len(deletes), BATCH)
+        ] + [(puts[start : start + BATCH], []) for start in range(0, len(puts), BATCH)]
+        for batch_puts, batch_deletes in writes:
             answer = self._client.update_keys(
-                KvsARN=self.arn,
-                IfMatch=etag,
-                Puts=puts[start : start + BATCH],
-                Deletes=deletes[start : start + BATCH],
+                KvsARN=self.arn, IfMatch=etag, Puts=batch_puts, Deletes=batch_deletes
             )
             etag = answer["ETag"]
-        self._known = (etag, wanted)
+            # Known after every batch: a sync that fails part-way (a full store) leaves the next one
+            # the store's content as of this ETag, so it does not list thousands of pages again.
+            current.update({put["Key"]: put["Value"] for put in batch_puts})
+            for delete in batch_deletes:
+                current.pop(delete["Key"], None)
+            self._known = (etag, current)
+        self._known = (etag, current)
         return SyncResult(len(puts), len(deletes), etag)
+
+    @property
+    def entries(self) -> int:
+        """Keys in the store as of the last write or listing (0 before the first sync)."""
+        return len(self._known[1]) if self._known else 0
 
     def sync(self, read: Callable[[], Revoked]) -> SyncResult:
         """Make the store hold exactly what ``read`` returns (blocking: run it in a thread)."""

@@ -25,6 +25,7 @@ class KvsState:
     signed_v4a: list[bool] = field(default_factory=list)
     lists: int = 0  # ListKeys calls
     conflicts: int = 0  # the next writes find that another replica wrote first
+    max_bytes: int = 0  # a store quota: a write that would pass it is refused (402), 0 for none
 
     def other_replica_writes(self, key: str, value: str) -> None:
         self.items[key] = value
@@ -91,6 +92,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(409, {"__type": "ConflictException", "Message": "ETag mismatch"})
             return
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        after = dict(self.state.items) | {put["Key"]: put["Value"] for put in body.get("Puts", [])}
+        for delete in body.get("Deletes", []):
+            after.pop(delete["Key"], None)
+        if self.state.max_bytes and sum(len(k) + len(v) for k, v in after.items()) > self.state.max_bytes:
+            self._answer(402, {"__type": "ServiceQuotaExceededException", "Message": "Limit exceeded."})
+            return
         for put in body.get("Puts", []):
             self.state.items[put["Key"]] = put["Value"]
         for delete in body.get("Deletes", []):

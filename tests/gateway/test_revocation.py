@@ -231,3 +231,26 @@ async def test_a_store_that_is_down_leaves_rule_grants_working_untagged(
     assert response.status == 403  # no operators configured here
     broken.rmdir()  # the store comes back (a file can be made there now)
     assert await lower_bound() is not None
+
+
+async def test_a_keyvaluestore_that_refuses_writes_is_counted_not_silent(stack: Stack) -> None:
+    """A full store (402 ServiceQuotaExceeded): every failed sync is counted in /metrics, which the
+    CloudFormation alarm RevocationMirrorFailing watches, and the entry gauges say how full it is."""
+    gateway = stack.gateway
+    await _cookies(gateway, "bob")
+    stack.kvs.max_bytes = 5  # nothing more fits
+    response = await gateway.post("/v1/revocations", json={"sub": "bob"}, headers=bearer("olga", ["ops"]))
+    assert response.status == 200
+
+    def sample(text: str, name: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(name + " ")]
+        return float(lines[0].split()[1]) if lines else 0.0
+
+    async def counted() -> bool:
+        text = await (await gateway.get("/metrics")).text()
+        return sample(text, "gateway_revocation_kvs_sync_failures_total") >= 1
+
+    await _within(counted)
+    text = await (await gateway.get("/metrics")).text()
+    assert sample(text, "gateway_revocation_list_entries") == 1
+    assert sample(text, "gateway_revocation_kvs_entries") == 0 and stack.kvs.items == {}

@@ -58,3 +58,27 @@ def test_a_list_near_the_store_quota_is_reported(caplog: pytest.LogCaptureFixtur
         mirror.sync(lambda: {tag: 1_900_000_000 for tag in range(2, 20, 2)})  # 9 entries, 104 bytes
         assert any("KeyValueStore" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
         assert len(state.items) == 9  # still written: the service refuses what does not fit
+
+
+def test_a_full_store_keeps_the_newest_revocations_and_is_not_listed_again() -> None:
+    """Past the store's quota a sync fails part-way: what it wrote is known (the next sync lists
+    nothing), the newest revocations went in first, and once old ones expire the rest follow."""
+    with kvs_stub() as (proxy, state):
+        mirror = KvsMirror(stub_client(proxy), ARN)
+        old = {tag: 1_900_000_000 + tag for tag in range(2, 2 + BATCH)}
+        mirror.sync(lambda: old)
+        newer = {tag: 2_000_000_000 + tag for tag in range(1000, 1000 + 3 * BATCH)}
+        state.max_bytes = sum(len(str(t)) + len(str(u)) for t, u in newer.items()) + 100  # not both
+        with pytest.raises(stub_client(proxy).exceptions.ServiceQuotaExceededException):
+            mirror.sync(lambda: old | newer)
+        newest = sorted(newer, reverse=True)[:BATCH]
+        assert {str(tag) for tag in newest} <= set(state.items)  # the newest batch got in
+        assert mirror.entries == len(state.items)
+        lists = state.lists
+        with pytest.raises(stub_client(proxy).exceptions.ServiceQuotaExceededException):
+            mirror.sync(lambda: old | newer)
+        assert state.lists == lists  # known from the writes: no listing of the whole store
+        # The old revocations expire: their keys are deleted first, making room for the rest.
+        mirror.sync(lambda: newer)
+        assert state.items == {str(tag): str(until) for tag, until in newer.items()}
+        assert state.lists == lists
