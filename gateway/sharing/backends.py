@@ -56,24 +56,22 @@ class Backend(Protocol):
 
 
 class _SqliteTx:
-    def __init__(self, backend: SqliteBackend) -> None:
-        self._backend = backend
+    def __init__(self, lane: _Lane) -> None:
+        self._lane = lane
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        return await self._backend.call(lambda c: c.execute(sql, tuple(params)).fetchall())
+        return await self._lane.call(lambda c: c.execute(sql, tuple(params)).fetchall())
 
 
-class SqliteBackend:
-    """One connection in one worker thread per process: SQLite has a single writer anyway, and
-    BEGIN IMMEDIATE makes processes sharing the file wait their turn (up to the timeout)."""
+class _Lane:
+    """One connection in one worker thread, one transaction at a time; waiting for a turn is
+    bounded by the timeout (then :class:`StoreUnavailable`), so no caller queues without end."""
 
-    dialect: Dialect = "sqlite"
-
-    def __init__(self, path: Path, timeout: float) -> None:
+    def __init__(self, path: Path, timeout: float, name: str) -> None:
         self.path, self._timeout = path, timeout
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="share-store")
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"share-store-{name}")
         self._connection: sqlite3.Connection | None = None
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -101,17 +99,18 @@ class SqliteBackend:
             raise StoreUnavailable(f"SQLite {self.path}: {type(exc).__name__}: {exc}") from exc
 
     @contextlib.asynccontextmanager
-    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
-        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
-        async with self._lock:
-            await self.call(lambda c: c.execute(begin))
-            try:
-                yield _SqliteTx(self)
-            except BaseException:
-                with contextlib.suppress(StoreUnavailable):
-                    await self.call(_rollback)
-                raise
-            await self.call(lambda c: c.execute("COMMIT"))
+    async def turn(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self.lock.acquire()
+        except TimeoutError:
+            raise StoreUnavailable(
+                f"SQLite {self.path}: waited {self._timeout}s for the store's connection"
+            ) from None
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     async def close(self) -> None:
         def close() -> None:
@@ -122,6 +121,39 @@ class SqliteBackend:
         with contextlib.suppress(sqlite3.Error):
             await asyncio.get_running_loop().run_in_executor(self._thread, close)
         self._thread.shutdown(wait=False)
+
+
+class SqliteBackend:
+    """Two connections per process, each in its own worker thread: one for writing transactions
+    (SQLite has a single writer anyway, and BEGIN IMMEDIATE makes processes sharing the file wait
+    their turn, up to the timeout) and one for reading ones, which WAL lets run beside a writer.
+    So a slow share lookup never holds a grant-tag write back, and a wait for either connection
+    is bounded by ``sharing.timeout_seconds``."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self._writer = _Lane(path, timeout, "writer")
+        self._reader = _Lane(path, timeout, "reader")
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
+        lane = self._writer if write else self._reader
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        async with lane.turn():
+            await lane.call(lambda c: c.execute(begin))
+            try:
+                yield _SqliteTx(lane)
+            except BaseException:
+                with contextlib.suppress(StoreUnavailable):
+                    await lane.call(_rollback)
+                raise
+            await lane.call(lambda c: c.execute("COMMIT"))
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()
 
 
 def _rollback(connection: sqlite3.Connection) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from gateway.rules.access import Principal
 
 TargetKind = Literal["prefix", "path"]
 GranteeKind = Literal["user", "group", "anyone"]
@@ -66,6 +69,9 @@ class Share:
 
 
 COLUMNS = "id, issuer, owner, target_kind, target, grantee_kind, grantee, created, expires, revoked_at"
+# The rows of live shares, at a time bound as the one parameter; ``revoked_at IS NULL`` written
+# out so that both databases use the partial indexes on live rows (migration 0002).
+LIVE = "revoked_at IS NULL AND (expires IS NULL OR expires > ?)"
 
 
 def from_row(row: tuple[Any, ...]) -> Share:
@@ -121,3 +127,29 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     ):
         raise BadCursor("cursor is not one this gateway gave")
     return value[0], value[1]
+
+
+def owner_lock(owner: Principal) -> int:
+    """A signed 64-bit advisory lock key per owner (a collision only serialises two owners)."""
+    digest = hashlib.blake2b(f"{owner.issuer}\0{owner.sub}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def grantee_clauses(principal: Principal) -> list[tuple[str, list[object]]]:
+    """Rows shared with ``principal``, one clause per kind: anyone; by name or group, only
+    within its issuer."""
+    clauses: list[tuple[str, list[object]]] = [("grantee_kind = 'anyone'", [])]
+    if principal.sub is not None and "\0" not in principal.sub + principal.issuer:
+        clauses.append(
+            ("grantee_kind = 'user' AND grantee = ? AND issuer = ?", [principal.sub, principal.issuer])
+        )
+        groups = [group for group in principal.groups if "\0" not in group]
+        if groups:
+            marks = ", ".join("?" * len(groups))
+            clauses.append(
+                (
+                    f"grantee_kind = 'group' AND grantee IN ({marks}) AND issuer = ?",
+                    [*groups, principal.issuer],
+                )
+            )
+    return clauses

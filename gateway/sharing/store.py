@@ -26,13 +26,15 @@ Times are epoch seconds passed in by the caller, so tests and replicas agree on 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.common.revocation import Revoked, Tag, make_tag
 from gateway.rules.access import ANONYMOUS, Principal
+from gateway.sharing import purge as purging
 from gateway.sharing.backends import (
     Backend,
     PostgresBackend,
@@ -44,19 +46,22 @@ from gateway.sharing.backends import (
 from gateway.sharing.migrate import migrate
 from gateway.sharing.model import (
     COLUMNS,
+    LIVE,
     GranteeKind,
     Page,
     Share,
     TargetKind,
     encode_cursor,
     from_row,
+    grantee_clauses,
     new_id,
+    owner_lock,
 )
+from gateway.sharing.purge import purge_dead
 from gateway.sharing.settings import SharingSettings
 
 __all__ = ["Page", "Share", "ShareLimit", "ShareStore", "StoreRejected", "StoreUnavailable", "open_store"]
 log = logging.getLogger(__name__)
-_LIVE = "revoked_at IS NULL AND (expires IS NULL OR expires > ?)"
 
 
 class ShareLimit(Exception):
@@ -83,20 +88,37 @@ class ShareStore:
         self.max_shares_per_owner = max_shares_per_owner
         self._migrated = False
         self._migrating = asyncio.Lock()
+        self._purging: asyncio.Task[None] | None = None
 
     @property
     def dialect(self) -> str:
         return self.backend.dialect
 
     async def start(self) -> None:
-        """Apply the migrations; a store that does not answer is logged and tried again on use."""
+        """Apply the migrations (a store that does not answer is logged and tried again on use),
+        and purge dead shares every :data:`PURGE_SECONDS` until :meth:`close`."""
         try:
             await self._ready()
         except StoreUnavailable as exc:
             log.warning("share store unavailable at start-up (shares refused until it answers): %s", exc)
+        if self._purging is None:
+            self._purging = asyncio.create_task(self._purge_forever())
 
     async def close(self) -> None:
+        if self._purging is not None:
+            self._purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purging
+            self._purging = None
         await self.backend.close()
+
+    async def _purge_forever(self) -> None:
+        while True:
+            await asyncio.sleep(purging.PURGE_SECONDS)
+            try:
+                await self.purge(int(time.time()))
+            except StoreUnavailable as exc:  # the next round tries again
+                log.warning("dead shares not purged: %s", exc)
 
     async def _ready(self) -> None:
         if self._migrated:
@@ -138,9 +160,9 @@ class ShareStore:
             if self.dialect == "postgres":  # SQLite's BEGIN IMMEDIATE already serialises writers
                 # Count-then-insert must be atomic per owner, else concurrent creates each see
                 # room and together pass the limit: this lock lasts until the transaction ends.
-                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_owner_lock(owner),))
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (owner_lock(owner),))
             ((count,),) = await tx.execute(
-                f"SELECT count(*) FROM shares WHERE issuer = ? AND owner = ? AND {_LIVE}",
+                f"SELECT count(*) FROM shares WHERE issuer = ? AND owner = ? AND {LIVE}",
                 (owner.issuer, owner.sub, now),
             )
             if int(count) >= self.max_shares_per_owner:
@@ -174,7 +196,7 @@ class ShareStore:
         await self._ready()
         async with self.backend.transaction() as tx:
             rows = await tx.execute(
-                f"UPDATE shares SET revoked_at = ? WHERE id = ? AND issuer = ? AND owner = ? AND {_LIVE}"
+                f"UPDATE shares SET revoked_at = ? WHERE id = ? AND issuer = ? AND owner = ? AND {LIVE}"
                 f" RETURNING {COLUMNS}",
                 (now, share_id, owner.issuer, owner.sub or "", now),
             )
@@ -184,8 +206,8 @@ class ShareStore:
         """The owner's live shares, oldest first."""
         if _nul(owner):
             return Page([], None)
-        where = f"issuer = ? AND owner = ? AND {_LIVE}"
-        return await self._page(where, [owner.issuer, owner.sub or "", now], limit, after)
+        where = f"issuer = ? AND owner = ? AND {LIVE}"
+        return await self._page([(where, [owner.issuer, owner.sub or "", now])], limit, after)
 
     async def received(
         self, principal: Principal, now: int, limit: int, after: tuple[int, str] | None
@@ -193,19 +215,30 @@ class ShareStore:
         """Live shares others made for ``principal``: by name, by one of its groups, or for anyone."""
         if _nul(principal):
             principal = ANONYMOUS  # such a name is never a grantee's or an owner's
-        grantee, params = _grantee_clause(principal)
-        where = f"{grantee} AND {_LIVE} AND NOT (issuer = ? AND owner = ?)"
-        return await self._page(where, [*params, now, principal.issuer, principal.sub or ""], limit, after)
+        mine = [principal.issuer, principal.sub or ""]
+        branches = [
+            (f"{clause} AND {LIVE} AND NOT (issuer = ? AND owner = ?)", [*values, now, *mine])
+            for clause, values in grantee_clauses(principal)
+        ]
+        return await self._page(branches, limit, after)
 
     async def _page(
-        self, where: str, params: list[object], limit: int, after: tuple[int, str] | None
+        self, branches: list[tuple[str, list[object]]], limit: int, after: tuple[int, str] | None
     ) -> Page:
-        if after is not None:
-            where += " AND (created > ? OR (created = ? AND id > ?))"
-            params += [after[0], after[0], after[1]]
+        """One page over the union of ``branches`` (WHERE clauses): each branch reads its own
+        live index in order and stops at the page's end, so no planner walks every live row."""
+        selects, params = [], []
+        for n, (where, values) in enumerate(branches):
+            if after is not None:
+                where += " AND (created > ? OR (created = ? AND id > ?))"
+                values = [*values, after[0], after[0], after[1]]
+            selects.append(
+                f"SELECT * FROM (SELECT {COLUMNS} FROM shares WHERE {where}"
+                f" ORDER BY created, id LIMIT ?) AS branch{n}"
+            )
+            params += [*values, limit + 1]
         rows = await self._rows(
-            f"SELECT {COLUMNS} FROM shares WHERE {where} ORDER BY created, id LIMIT ?",
-            (*params, limit + 1),
+            " UNION ALL ".join(selects) + " ORDER BY created, id LIMIT ?", (*params, limit + 1)
         )
         shares = [from_row(row) for row in rows[:limit]]
         return Page(shares, encode_cursor(shares[-1]) if len(rows) > limit else None)
@@ -216,14 +249,21 @@ class ShareStore:
         targets = [target for target in targets if "\0" not in target]
         if not targets:
             return []
-        grantee, params = _grantee_clause(principal)
+        # One branch per kind of grantee, each led by the targets: the live-target index then
+        # finds the few rows of those targets, rather than the grantee index walking every
+        # share made for anyone (a planner facing an OR of grantee kinds picks the latter).
         marks = ", ".join("?" * len(targets))
-        rows = await self._rows(
-            f"SELECT {COLUMNS} FROM shares WHERE target IN ({marks}) AND {grantee} AND {_LIVE}"
-            " ORDER BY created, id",
-            (*targets, *params, now),
-        )
+        branches, params = [], []
+        for clause, values in grantee_clauses(principal):
+            branches.append(f"SELECT {COLUMNS} FROM shares WHERE target IN ({marks}) AND {clause} AND {LIVE}")
+            params += [*targets, *values, now]
+        rows = await self._rows(" UNION ALL ".join(branches) + " ORDER BY created, id", params)
         return [from_row(row) for row in rows]
+
+    async def purge(self, now: int) -> int:
+        """Delete dead shares and their grant tags (gateway/sharing/purge.py); how many shares."""
+        await self._ready()
+        return await purge_dead(self.backend, now)
 
     async def for_principal(self, principal: Principal, now: int, limit: int) -> list[Share]:
         """Up to ``limit`` live shares ``principal`` may read through (temporary credentials)."""
@@ -284,12 +324,6 @@ async def _upsert_revocations(tx: Tx, dialect: str, revoked: Revoked) -> None:
         )
 
 
-def _owner_lock(owner: Principal) -> int:
-    """A signed 64-bit advisory lock key per owner (a collision only serialises two owners)."""
-    digest = hashlib.blake2b(f"{owner.issuer}\0{owner.sub}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _escape(text: str) -> str:
     """Reversible, and NUL-free for PostgreSQL's text."""
     return text.replace("\\", "\\\\").replace("\0", "\\0")
@@ -297,18 +331,3 @@ def _escape(text: str) -> str:
 
 def _nul(principal: Principal, *more: str) -> bool:
     return any("\0" in text for text in (principal.sub or "", principal.issuer, *more))
-
-
-def _grantee_clause(principal: Principal) -> tuple[str, list[object]]:
-    """Rows shared with ``principal``: anyone; by name or group, only within its issuer."""
-    clauses: list[str] = ["grantee_kind = 'anyone'"]
-    params: list[object] = []
-    if principal.sub is not None and "\0" not in principal.sub + principal.issuer:
-        clauses.append("(grantee_kind = 'user' AND grantee = ? AND issuer = ?)")
-        params += [principal.sub, principal.issuer]
-        groups = [group for group in principal.groups if "\0" not in group]
-        if groups:
-            marks = ", ".join("?" * len(groups))
-            clauses.append(f"(grantee_kind = 'group' AND grantee IN ({marks}) AND issuer = ?)")
-            params += [*groups, principal.issuer]
-    return "(" + " OR ".join(clauses) + ")", params

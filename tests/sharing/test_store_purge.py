@@ -1,0 +1,154 @@
+"""Review of issue 15, F2: dead shares are purged, lookups never walk them, and no caller waits
+for the SQLite store past ``sharing.timeout_seconds`` (a slow lookup never holds a tag write)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.rules.access import ANONYMOUS, Principal
+from gateway.sharing import purge as purge_module
+from gateway.sharing.backends import SqliteBackend
+from gateway.sharing.purge import DELETED_KEPT_SECONDS
+from gateway.sharing.settings import SharingSettings
+from gateway.sharing.store import ShareStore, StoreUnavailable, open_store
+
+ALICE = Principal("alice", (), "idp")
+BOB = Principal("bob", ("friends",), "idp")
+NOW = 1_700_000_000
+
+
+async def _churn(store: ShareStore, times: int) -> None:
+    """What /tmp/attack15/t4.py did a million times: share with anyone, delete, again."""
+    for n in range(times):
+        made = await store.create(ALICE, "path", f"users/alice/{n}.jpg", "anyone", "", NOW, None)
+        await store.delete(ALICE, made.id, NOW)
+
+
+async def _plans(tmp_path: Path, work: object) -> list[str]:
+    """The query plans of every statement the store's reading connection ran for ``work``."""
+    store = open_store(SharingSettings(enabled=True, sqlite_file=tmp_path / "s.sqlite3"))
+    await store.start()
+    await _churn(store, 50)
+    await store.create(ALICE, "prefix", "users/alice/pub/", "anyone", "", NOW, None)
+    backend = store.backend
+    assert isinstance(backend, SqliteBackend)
+    seen: list[str] = []
+    await backend._reader.call(lambda c: c.set_trace_callback(seen.append))
+    assert callable(work)
+    await work(store)
+    await store.close()
+    plans = []
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        for sql in seen:
+            if sql.startswith("SELECT"):
+                plans.append(" | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}")))
+    assert plans
+    return plans
+
+
+async def test_grant_lookups_use_the_live_target_index(tmp_path: Path) -> None:
+    """Before: MULTI-INDEX OR over shares_by_grantee, walking every anyone share ever made."""
+    plans = await _plans(
+        tmp_path, lambda s: s.for_targets(BOB, ["users/", "users/alice/", "users/alice/pub/"], NOW)
+    )
+    for plan in plans:
+        steps = [step for step in plan.split(" | ") if "shares" in step]
+        # Every step searches a live index; none walks all shares of a kind (the anyone ones):
+        # by target, or by one named grantee.
+        assert steps and all(
+            "USING INDEX shares_live_by_" in step
+            and ("shares_live_by_target" in step or "grantee_kind=? AND grantee=?" in step)
+            for step in steps
+        ), plan
+        assert "shares_live_by_target (target=? AND grantee_kind=?)" in plan, plan
+
+
+@pytest.mark.parametrize("who", ["received", "owned"])
+async def test_listings_use_live_indexes(tmp_path: Path, who: str) -> None:
+    if who == "received":
+        plans = await _plans(tmp_path, lambda s: s.received(BOB, NOW, 10, None))
+        index = "shares_live_by_grantee"
+    else:
+        plans = await _plans(tmp_path, lambda s: s.owned(ALICE, NOW, 10, None))
+        index = "shares_live_by_owner"
+    assert all(index in plan and "SCAN shares" not in plan for plan in plans), plans
+
+
+async def test_dead_shares_and_their_tags_are_purged(store: ShareStore) -> None:
+    expired = await store.create(ALICE, "path", "users/alice/e.jpg", "user", "bob", NOW, NOW + 10)
+    deleted = await store.create(ALICE, "path", "users/alice/d.jpg", "anyone", "", NOW, None)
+    live = await store.create(
+        ALICE, "path", "users/alice/l.jpg", "anyone", "", NOW, NOW + 2 * DELETED_KEPT_SECONDS
+    )
+    tag = await store.tag("idp\0bob", f"share:{expired.id}", True, NOW)
+    await store.tag("idp\0bob", f"share:{live.id}", True, NOW)
+    await store.delete(ALICE, deleted.id, NOW)
+    assert await store.purge(NOW + 10) == 1  # the expired one; the deleted one is kept a day
+    assert await store.get(expired.id) is None and await store.get(deleted.id) is not None
+    assert await store.purge(NOW + DELETED_KEPT_SECONDS) == 1
+    assert await store.get(deleted.id) is None and await store.get(live.id) is not None
+    rows = await store._rows("SELECT source FROM grant_tags")
+    assert rows == [(f"share:{live.id}",)]
+    # Numbers are never reused: the same pair tagged again gets a new, higher number.
+    again = await store.tag("idp\0bob", f"share:{expired.id}", True, NOW)
+    assert again > tag and again != await store.tag("idp\0bob", f"share:{live.id}", True, NOW)
+
+
+async def test_the_purge_runs_by_itself_and_in_batches(
+    store_settings: SharingSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(purge_module, "PURGE_SECONDS", 0.05)
+    monkeypatch.setattr(purge_module, "PURGE_BATCH", 3)
+    store = open_store(store_settings)
+    await store.start()
+    try:
+        now = int(time.time())
+        made = [
+            await store.create(ALICE, "path", f"users/alice/{n}.jpg", "anyone", "", now - 5, now - 1)
+            for n in range(7)
+        ]
+        async with asyncio.timeout(10):
+            while await store._rows("SELECT id FROM shares"):
+                await asyncio.sleep(0.05)
+        assert all([await store.get(share.id) is None for share in made])
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def slow_store(tmp_path: Path) -> ShareStore:
+    store = open_store(SharingSettings(enabled=True, sqlite_file=tmp_path / "s.sqlite3", timeout_seconds=0.3))
+    await store.start()
+    return store
+
+
+async def test_a_slow_lookup_never_holds_a_tag_write(slow_store: ShareStore) -> None:
+    """Before: one lock and one thread per process, so a grant-tag write queued behind it."""
+    try:
+        async with slow_store.backend.transaction(write=False):
+            async with asyncio.timeout(1):  # would wait for the read above to end
+                tag = await slow_store.tag("idp\0bob", "rule:users/", False, NOW)
+        assert tag == await slow_store.tag("idp\0bob", "rule:users/", False, NOW)
+    finally:
+        await slow_store.close()
+
+
+async def test_waiting_for_the_store_is_bounded(slow_store: ShareStore) -> None:
+    """Before: a caller queued behind a long transaction for as long as it lasted."""
+    try:
+        async with slow_store.backend.transaction():
+            started = time.monotonic()
+            async with asyncio.timeout(2):  # (before: waited as long as the writer held on)
+                with pytest.raises(StoreUnavailable):
+                    await slow_store.tag("idp\0bob", "rule:users/", False, NOW)
+            assert time.monotonic() - started < 1.5
+            # Reads go on beside the writer (WAL): share lookups answer meanwhile.
+            async with asyncio.timeout(1):
+                assert await slow_store.for_targets(ANONYMOUS, ["users/"], NOW) == []
+    finally:
+        await slow_store.close()
