@@ -4,15 +4,18 @@ for the SQLite store past ``sharing.timeout_seconds`` (a slow lookup never holds
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from gateway.rules.access import ANONYMOUS, Principal
 from gateway.sharing import purge as purge_module
-from gateway.sharing.backends import SqliteBackend
+from gateway.sharing.backends import Backend, SqliteBackend, Tx
 from gateway.sharing.purge import DELETED_KEPT_SECONDS
 from gateway.sharing.settings import SharingSettings
 from gateway.sharing.store import ShareStore, StoreUnavailable, open_store
@@ -152,3 +155,57 @@ async def test_waiting_for_the_store_is_bounded(slow_store: ShareStore) -> None:
                 assert await slow_store.for_targets(ANONYMOUS, ["users/"], NOW) == []
     finally:
         await slow_store.close()
+
+
+class _Recording:
+    """The PostgreSQL backend, recording each statement with its parameters (for EXPLAIN)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend, self.dialect, self.seen = backend, backend.dialect, []  # type: ignore[var-annotated]
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
+        async with self.backend.transaction(write) as tx:
+            outer = self
+
+            class Recorded:
+                async def execute(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+                    outer.seen.append((sql, tuple(params)))
+                    return await tx.execute(sql, params)
+
+            yield Recorded()
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+async def test_postgres_plans_use_the_live_indexes(pg_dsn: str) -> None:
+    """EXPLAIN on PostgreSQL (sequential scans off: a planner prefers them on a tiny table)."""
+    real = open_store(SharingSettings(enabled=True, dsn=pg_dsn)).backend
+    recording = _Recording(real)
+    store = ShareStore(recording)
+    await store.start()
+    try:
+        await _churn(store, 20)
+        for n in range(200):  # many live public shares, and statistics that say so
+            await store.create(ALICE, "path", f"users/alice/pub/{n}.jpg", "anyone", "", NOW, None)
+        async with real.transaction() as tx:
+            await tx.execute("ANALYZE shares")
+        recording.seen.clear()
+        await store.for_targets(BOB, ["users/", "users/alice/"], NOW)
+        await store.received(BOB, NOW, 10, None)
+        await store.owned(ALICE, NOW, 10, None)
+        plans = []
+        async with real.transaction() as tx:
+            await tx.execute("SET LOCAL enable_seqscan = off")
+            for sql, params in recording.seen:
+                rows = await tx.execute(f"EXPLAIN {sql}", params)
+                plans.append("\n".join(str(row[0]) for row in rows))
+    finally:
+        await store.close()
+    assert len(plans) == 3
+    for plan in plans:
+        indexes = re.findall(r"(?:Index|Index Only) Scan (?:Backward )?(?:using|on) (\w+)", plan)
+        assert indexes and all(name.startswith("shares_live_by_") for name in indexes), plan
+        assert "Seq Scan" not in plan, plan
+    assert "shares_live_by_target" in plans[0], plans[0]
