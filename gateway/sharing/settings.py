@@ -30,6 +30,10 @@ class SharingSettings:
         timeout_seconds: Bound on waiting for the store (a connection, a lock, a query); past it
             the store counts as down: share-based access gets 503, rule-based access is unaffected.
         max_shares_per_owner: Most live shares one user may hold; one more is 422.
+        creates_per_minute: Most shares one user may create in a minute, per gateway process (a
+            token bucket: this many at once, then one every 60/n seconds); past it 429 with
+            ``Retry-After``.  Bounds create-then-delete churn, which the live-share limit does
+            not, and so the dead rows and grant tags one account can make.
         max_expires_in_seconds: Longest ``expires_in`` a share may ask for; 0: ten years (315360000
             seconds, also the most it may be set to).  A share asked without ``expires_in`` lasts
             until it is deleted.
@@ -42,6 +46,7 @@ class SharingSettings:
     pool_size: int = 10
     timeout_seconds: float = 2.0
     max_shares_per_owner: int = 1000
+    creates_per_minute: int = 60
     max_expires_in_seconds: int = 0
     page_size: int = 50
 
@@ -60,6 +65,8 @@ class SharingSettings:
             problems.append("sharing.timeout_seconds must be positive")
         if self.max_shares_per_owner <= 0:
             problems.append("sharing.max_shares_per_owner must be positive")
+        if not 1 <= self.creates_per_minute <= 60_000:
+            problems.append("sharing.creates_per_minute must be 1-60000")
         if not 0 <= self.max_expires_in_seconds <= LONGEST_EXPIRES_IN:
             problems.append(f"sharing.max_expires_in_seconds must be 0 (ten years) to {LONGEST_EXPIRES_IN}")
         if not 1 <= self.page_size <= 100:

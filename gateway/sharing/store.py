@@ -34,6 +34,7 @@ from pathlib import Path
 
 from gateway.common.revocation import Revoked, Tag, make_tag
 from gateway.rules.access import ANONYMOUS, Principal
+from gateway.service.ratelimit import RateLimiter
 from gateway.sharing import purge as purging
 from gateway.sharing.backends import (
     Backend,
@@ -79,13 +80,18 @@ def open_store(settings: SharingSettings, base_dir: Path | None = None) -> Share
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         backend = SqliteBackend(path, settings.timeout_seconds)
-    return ShareStore(backend, settings.max_shares_per_owner)
+    store = ShareStore(backend, settings.max_shares_per_owner)
+    store.creates = RateLimiter(settings.creates_per_minute / 60, settings.creates_per_minute)
+    return store
 
 
 class ShareStore:
     def __init__(self, backend: Backend, max_shares_per_owner: int = 1000) -> None:
         self.backend = backend
         self.max_shares_per_owner = max_shares_per_owner
+        # Share creations per owner, per process (handlers/shares.py charges it): kept here, as
+        # the store is what each app holds one of, with its settings.
+        self.creates = RateLimiter(1.0, 60)
         self._migrated = False
         self._migrating = asyncio.Lock()
         self._purging: asyncio.Task[None] | None = None

@@ -38,6 +38,7 @@ def test_a_store_file_that_cannot_be_written_stops_start_up(tmp_path: Path, keyr
         ("pool_size = 0\n", "sharing.pool_size must be 1-100"),
         ("timeout_seconds = 0\n", "sharing.timeout_seconds must be positive"),
         ("max_shares_per_owner = 0\n", "sharing.max_shares_per_owner must be positive"),
+        ("creates_per_minute = 0\n", "sharing.creates_per_minute must be 1-60000"),
         ("max_expires_in_seconds = -1\n", "sharing.max_expires_in_seconds must be 0"),
         ("page_size = 101\n", "sharing.page_size must be 1-100"),
     ],

@@ -96,3 +96,23 @@ async def test_concurrent_creates_never_pass_the_owner_limit(store_settings: Sha
         assert len((await store.owned(ALICE, now, 100, None)).shares) == 3
     finally:
         await store.close()
+
+
+async def test_share_creation_is_rate_limited_per_owner(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
+) -> None:
+    """Review of issue 15, F2: create-then-delete churn (t4.py, ~170 loops a second) is bounded
+    per owner; deleting does not give the budget back, and others are not charged."""
+    settings = sharing_settings(tmp_path, keyring_dir, creates_per_minute=3)
+    client = await aiohttp_client(create_app(settings))
+    for n in range(3):
+        made = await share(client, "alice", {"path": f"{ALBUM}{n}.jpg", "with": {"anyone": True}})
+        response = await client.delete(f"/v1/shares/{made['id']}", headers=bearer("alice"))
+        assert response.status == 204
+    response = await client.post(
+        "/v1/shares", json={"path": f"{ALBUM}x.jpg", "with": {"anyone": True}}, headers=bearer("alice")
+    )
+    assert response.status == 429 and response.content_type == "application/problem+json"
+    assert int(response.headers["Retry-After"]) >= 1
+    assert (await response.json())["detail"] == "you may create at most 3 shares a minute: retry later"
+    await share(client, "bob", {"path": "users/bob/x.jpg", "with": {"anyone": True}})

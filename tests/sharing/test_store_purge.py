@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.common.config import Secret
 from gateway.rules.access import ANONYMOUS, Principal
 from gateway.sharing import purge as purge_module
 from gateway.sharing.backends import Backend, SqliteBackend, Tx
@@ -181,7 +182,7 @@ class _Recording:
 
 async def test_postgres_plans_use_the_live_indexes(pg_dsn: str) -> None:
     """EXPLAIN on PostgreSQL (sequential scans off: a planner prefers them on a tiny table)."""
-    real = open_store(SharingSettings(enabled=True, dsn=pg_dsn)).backend
+    real = open_store(SharingSettings(enabled=True, dsn=Secret(pg_dsn))).backend
     recording = _Recording(real)
     store = ShareStore(recording)
     await store.start()

@@ -18,7 +18,15 @@ from aiohttp import web
 from gateway.rules.access import Principal
 from gateway.rules.paths import validate_segment
 from gateway.service import appkeys
-from gateway.service.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
+from gateway.service.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from gateway.service.handlers.common import NO_STORE, caller, checked_path, field, read_json
 from gateway.service.handlers.revocations import REVOCATIONS
 from gateway.sharing.model import ID_PATTERN, BadCursor, GranteeKind, decode_cursor
@@ -99,6 +107,12 @@ async def create(request: web.Request) -> web.Response:
     if not request.app[appkeys.RULES].may_share(target, principal).allowed:
         raise Forbidden(
             "the access rules do not let you share this: only what you may write, under a shareable rule"
+        )
+    wait = store.creates.acquire(f"{principal.issuer}\0{principal.sub}", time.monotonic())
+    if wait:  # create-then-delete churn would pile up dead rows and spend grant tags
+        raise TooManyRequests(
+            f"you may create at most {settings.creates_per_minute} shares a minute: retry later",
+            retry_after=store.creates.retry_after(wait),
         )
     try:
         share = await store.create(principal, kind, target, grantee_kind, grantee, now, expires)
