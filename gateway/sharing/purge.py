@@ -19,6 +19,7 @@ from gateway.sharing.model import LIVE
 PURGE_SECONDS = 60.0
 PURGE_BATCH = 1000
 DELETED_KEPT_SECONDS = 86400
+ORPHAN_WINDOW = 600
 _DEAD = "(expires IS NOT NULL AND expires <= ?) OR (revoked_at IS NOT NULL AND revoked_at <= ?)"
 
 
@@ -47,10 +48,13 @@ async def purge_dead(backend: Backend, now: int) -> int:
 
 async def _orphan_tags(backend: Backend, now: int) -> None:
     """Tags of a share that is gone or dead: a replica tagging a grant just as the share was
-    deleted (it then refuses the grant, gateway/service/shared.py) leaves one behind."""
+    deleted (it then refuses the grant, gateway/service/shared.py) leaves one behind.  Only tags
+    made in the last :data:`ORPHAN_WINDOW` seconds are looked at (an index on ``created``), so a
+    round never walks every tag while it holds the write lock; rounds overlap ten times over."""
     async with backend.transaction() as tx:
         await tx.execute(
-            "DELETE FROM grant_tags WHERE share = 1 AND created <= ? AND NOT EXISTS ("
-            f" SELECT 1 FROM shares WHERE 'share:' || shares.id = grant_tags.source AND {LIVE})",
-            (now - int(PURGE_SECONDS), now),
+            "DELETE FROM grant_tags WHERE share = 1 AND created > ? AND created <= ? AND NOT EXISTS ("
+            # shares.id alone on its side, so that each tag finds its share by primary key.
+            f" SELECT 1 FROM shares WHERE shares.id = substr(grant_tags.source, 7) AND {LIVE})",
+            (now - ORPHAN_WINDOW, now - int(PURGE_SECONDS), now),
         )

@@ -210,3 +210,17 @@ async def test_postgres_plans_use_the_live_indexes(pg_dsn: str) -> None:
         assert indexes and all(name.startswith("shares_live_by_") for name in indexes), plan
         assert "Seq Scan" not in plan, plan
     assert "shares_live_by_target" in plans[0], plans[0]
+
+
+async def test_a_tag_made_as_its_share_was_deleted_is_purged(store: ShareStore) -> None:
+    """A replica that tags a grant just after the delete refuses the grant (shared.py); its tag
+    row would otherwise stay until the share's row is purged a day later."""
+    gone = await store.create(ALICE, "path", "users/alice/g.jpg", "user", "bob", NOW, None)
+    live = await store.create(ALICE, "path", "users/alice/l.jpg", "user", "bob", NOW, None)
+    await store.delete(ALICE, gone.id, NOW)
+    await store.tag("idp\0bob", f"share:{gone.id}", True, NOW)
+    await store.tag("idp\0bob", f"share:{live.id}", True, NOW)
+    await store.tag("idp\0bob", "rule:users/bob/", False, NOW)
+    assert await store.purge(NOW + 61) == 0  # no share is due yet
+    rows = await store._rows("SELECT source FROM grant_tags ORDER BY source")
+    assert rows == [("rule:users/bob/",), (f"share:{live.id}",)]

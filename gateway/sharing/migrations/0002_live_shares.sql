@@ -23,3 +23,6 @@ CREATE INDEX IF NOT EXISTS shares_live_by_grantee ON shares (grantee_kind, grant
 CREATE INDEX IF NOT EXISTS shares_revoked ON shares (revoked_at) WHERE revoked_at IS NOT NULL;
 
 CREATE INDEX IF NOT EXISTS shares_expiring ON shares (expires) WHERE expires IS NOT NULL;
+
+-- For the purge: share tags by when they were made (a tag made as its share was deleted).
+CREATE INDEX IF NOT EXISTS grant_tags_share_created ON grant_tags (created) WHERE share = 1;
