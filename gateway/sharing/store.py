@@ -11,7 +11,9 @@ The interface every other part uses (the gateway's handlers, the revocation code
   that let a principal read any of some exact targets) and :meth:`~ShareStore.for_principal`.
 - Revocation (gateway/sharing/revocation*.py builds on these): :meth:`~ShareStore.tag`,
   :meth:`~ShareStore.revoke`, :meth:`~ShareStore.revoked`, :meth:`~ShareStore.expire`, over the
-  ``grant_tags`` and ``revocations`` tables of migration 0001.
+  ``grant_tags`` and ``revocations`` tables of migration 0001 (gateway/sharing/tags.py).
+- Dead shares are purged in the background from ``start`` to ``close``
+  (gateway/sharing/purge.py); :meth:`~ShareStore.purge` runs one round.
 
 PostgreSQL's text cannot hold NUL: a grantee or principal holding one matches no share, and the
 ``principal`` and ``source`` of grant tags are stored with NUL and backslash escaped.
@@ -32,7 +34,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.common.revocation import Revoked, Tag, make_tag
 from gateway.rules.access import ANONYMOUS, Principal
 from gateway.service.ratelimit import RateLimiter
 from gateway.sharing import purge as purging
@@ -42,9 +43,7 @@ from gateway.sharing.backends import (
     SqliteBackend,
     StoreRejected,
     StoreUnavailable,
-    Tx,
 )
-from gateway.sharing.migrate import migrate
 from gateway.sharing.model import (
     COLUMNS,
     LIVE,
@@ -60,6 +59,7 @@ from gateway.sharing.model import (
 )
 from gateway.sharing.purge import purge_dead
 from gateway.sharing.settings import SharingSettings
+from gateway.sharing.tags import TagStore
 
 __all__ = ["Page", "Share", "ShareLimit", "ShareStore", "StoreRejected", "StoreUnavailable", "open_store"]
 log = logging.getLogger(__name__)
@@ -85,20 +85,14 @@ def open_store(settings: SharingSettings, base_dir: Path | None = None) -> Share
     return store
 
 
-class ShareStore:
+class ShareStore(TagStore):
     def __init__(self, backend: Backend, max_shares_per_owner: int = 1000) -> None:
-        self.backend = backend
+        super().__init__(backend)
         self.max_shares_per_owner = max_shares_per_owner
         # Share creations per owner, per process (handlers/shares.py charges it): kept here, as
         # the store is what each app holds one of, with its settings.
         self.creates = RateLimiter(1.0, 60)
-        self._migrated = False
-        self._migrating = asyncio.Lock()
         self._purging: asyncio.Task[None] | None = None
-
-    @property
-    def dialect(self) -> str:
-        return self.backend.dialect
 
     async def start(self) -> None:
         """Apply the migrations (a store that does not answer is logged and tried again on use),
@@ -125,23 +119,6 @@ class ShareStore:
                 await self.purge(int(time.time()))
             except StoreUnavailable as exc:  # the next round tries again
                 log.warning("dead shares not purged: %s", exc)
-
-    async def _ready(self) -> None:
-        if self._migrated:
-            return
-        async with self._migrating:
-            if not self._migrated:
-                applied = await migrate(self.backend)
-                if applied:
-                    log.info("share store migrated (%s): %s", self.dialect, ", ".join(applied))
-                self._migrated = True
-
-    async def _rows(
-        self, sql: str, params: Sequence[object] = (), write: bool = False
-    ) -> list[tuple[object, ...]]:
-        await self._ready()
-        async with self.backend.transaction(write) as tx:
-            return await tx.execute(sql, params)
 
     # Shares ---------------------------------------------------------------------------------
 
@@ -274,65 +251,6 @@ class ShareStore:
     async def for_principal(self, principal: Principal, now: int, limit: int) -> list[Share]:
         """Up to ``limit`` live shares ``principal`` may read through (temporary credentials)."""
         return (await self.received(principal, now, limit, None)).shares
-
-    # Grant tags and revocations (docs/design.md, "Revocation") -----------------------------
-
-    async def tag(self, principal: str, source: str, share: bool, now: int) -> Tag:
-        """The (principal, source) pair's tag, made on first use and stable until revoked."""
-        principal, source = _escape(principal), _escape(source)
-        await self._ready()
-        async with self.backend.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO grant_tags (principal, source, share, created) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (principal, source) DO NOTHING",
-                (principal, source, int(share), now),
-            )
-            ((number, shared),) = await tx.execute(
-                "SELECT number, share FROM grant_tags WHERE principal = ? AND source = ?", (principal, source)
-            )
-        return make_tag(int(number), bool(shared))
-
-    async def revoke(self, until: int, *, principal: str | None = None, source: str | None = None) -> Revoked:
-        """Revoke every tag of ``principal``, or of ``source`` (every grantee of a share), until
-        ``until``, and forget those pairs (the next grant gets a new tag).  Returns what was revoked."""
-        if (principal is None) == (source is None):
-            raise ValueError("revoke one principal or one source")
-        column, value = ("principal", principal) if principal is not None else ("source", source)
-        value = _escape(value or "")
-        await self._ready()
-        async with self.backend.transaction() as tx:
-            rows = await tx.execute(
-                f"DELETE FROM grant_tags WHERE {column} = ? RETURNING number, share",
-                (value,),
-            )
-            revoked = {make_tag(int(number), bool(share)): until for number, share in rows}
-            await _upsert_revocations(tx, self.dialect, revoked)
-        return revoked
-
-    async def revoked(self, now: int) -> Revoked:
-        """Every tag revoked at ``now``, with the moment its grants have all expired."""
-        rows = await self._rows("SELECT tag, until FROM revocations WHERE until > ?", (now,))
-        return {int(tag): int(until) for tag, until in rows}  # type: ignore[call-overload]
-
-    async def expire(self, now: int) -> list[Tag]:
-        """Drop revocations whose grants have all expired; their tags."""
-        rows = await self._rows("DELETE FROM revocations WHERE until <= ? RETURNING tag", (now,), write=True)
-        return sorted(int(tag) for (tag,) in rows)  # type: ignore[call-overload]
-
-
-async def _upsert_revocations(tx: Tx, dialect: str, revoked: Revoked) -> None:
-    later = "max" if dialect == "sqlite" else "GREATEST"  # SQLite's max() of two is GREATEST
-    for tag, until in revoked.items():
-        await tx.execute(
-            "INSERT INTO revocations (tag, until) VALUES (?, ?)"
-            f" ON CONFLICT (tag) DO UPDATE SET until = {later}(revocations.until, excluded.until)",
-            (tag, until),
-        )
-
-
-def _escape(text: str) -> str:
-    """Reversible, and NUL-free for PostgreSQL's text."""
-    return text.replace("\\", "\\\\").replace("\0", "\\0")
 
 
 def _nul(principal: Principal, *more: str) -> bool:
