@@ -60,19 +60,29 @@ def tag_of(date_greater_than: object) -> Tag | None:
 
 
 Verdict = Literal["ok", "revoked", "unknown"]
+# A reader returns every revocation whose ``until`` is after both now and ``floor`` (0: all).
+Reader = Callable[[int], Awaitable[Revoked]]
+# Polls read only rows whose ``until`` is near or past the latest seen: a new revocation's ``until``
+# is its revoking time plus the longest grant, so it comes after every earlier one but for clock
+# skew between replicas and a commit's delay, both far under SLACK_SECONDS.  A full read every
+# FULL_EVERY polls drops expired entries and repairs anything an incremental read could miss.
+SLACK_SECONDS = 30
+FULL_EVERY = 60
 
 
 class RevocationWatcher:
     """The revocation list kept in memory, refreshed from ``read`` every ``interval`` seconds.
 
-    ``read`` returns every tag revoked now, each with the moment its grants have all expired.  A
-    failed read keeps the last list; once no read has succeeded for ``max_stale`` seconds (or none
-    ever has) the list is unknown, and :meth:`verdict` says so for share tags, which callers refuse.
+    ``read`` returns the tags revoked now, each with the moment its grants have all expired (only
+    those expiring after its ``floor``: most polls read a few rows, not the whole list, which may
+    hold hundreds of thousands).  A failed read keeps the last list; once no read has succeeded for
+    ``max_stale`` seconds (or none ever has) the list is unknown, and :meth:`verdict` says so for
+    share tags, which callers refuse.
     """
 
     def __init__(
         self,
-        read: Callable[[], Awaitable[Revoked]],
+        read: Reader,
         interval: float = 1.0,
         max_stale: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
@@ -81,6 +91,9 @@ class RevocationWatcher:
         self._revoked: dict[Tag, int] = {}
         self._fresh_at: float | None = None
         self.error: str | None = None
+        self._latest = 0  # the latest ``until`` read
+        self._polls = 0
+        self.full_reads = 0
 
     @property
     def stale(self) -> bool:
@@ -90,15 +103,22 @@ class RevocationWatcher:
         return len(self._revoked)
 
     async def refresh(self) -> None:
+        full = self._polls % FULL_EVERY == 0 or self.stale
         try:
-            revoked = await self._read()
+            revoked = await self._read(0 if full else self._latest - SLACK_SECONDS)
         except Exception as exc:  # any store failure: keep the last list, say so once per change
             reason = f"{type(exc).__name__}: {exc}"
             if reason != self.error:
                 log.warning("revocation list not refreshed (the last one stays in force): %s", reason)
             self.error = reason
             return
-        self._revoked = dict(revoked)
+        if full:
+            self._revoked = dict(revoked)
+            self.full_reads += 1
+        else:
+            self._revoked.update(revoked)
+        self._latest = max(self._latest, max(revoked.values(), default=0))
+        self._polls += 1
         self._fresh_at, self.error = self._clock(), None
 
     def verdict(self, tag: Tag | None, now: float) -> Verdict:

@@ -65,8 +65,8 @@ class Revocations:
         self.synced: Any = None  # the last KeyValueStore sync's result (tests, logs)
         self.on_sync_failure: Callable[[], object] = lambda: None  # the app counts failures
 
-    async def _read(self) -> Revoked:
-        return await self.store.revoked(int(time.time()))
+    async def _read(self, floor: int = 0) -> Revoked:
+        return await self.store.revoked(max(int(time.time()), floor))  # until > both: incremental
 
     async def tag(self, principal: str, source: str, share: bool) -> Tag | None:
         """The grant's tag; None for a rule grant while the store is down (it is then untagged).

@@ -11,20 +11,20 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.common.revocation import Revoked
+from gateway.common.revocation import Reader, Revoked
 
 DSN_SCHEMES = ("postgresql://", "postgres://")
 QUERY = "SELECT tag, until FROM revocations WHERE until > ?"
 TIMEOUT_SECONDS = 5
 
 
-def read_sqlite(path: str, now: int) -> Revoked:
+def read_sqlite(path: str, now: int, floor: int = 0) -> Revoked:
+    """The revocations expiring after both ``now`` and ``floor`` (an incremental poll)."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=TIMEOUT_SECONDS)
     try:
-        rows = connection.execute(QUERY, (now,)).fetchall()
+        rows = connection.execute(QUERY, (max(now, floor),)).fetchall()
     finally:
         connection.close()
     return {int(tag): int(until) for tag, until in rows}
@@ -35,7 +35,7 @@ class _Postgres:
         self.dsn = dsn
         self._connection: Any = None
 
-    async def read(self) -> Revoked:
+    async def read(self, floor: int = 0) -> Revoked:
         import psycopg  # only an edge reading PostgreSQL needs the driver
 
         try:
@@ -44,7 +44,9 @@ class _Postgres:
                     self.dsn, autocommit=True, connect_timeout=TIMEOUT_SECONDS
                 )
             async with asyncio.timeout(TIMEOUT_SECONDS):
-                cursor = await self._connection.execute(QUERY.replace("?", "%s"), (int(time.time()),))
+                cursor = await self._connection.execute(
+                    QUERY.replace("?", "%s"), (max(int(time.time()), floor),)
+                )
                 rows = await cursor.fetchall()
         except BaseException:
             if self._connection is not None:
@@ -54,12 +56,12 @@ class _Postgres:
         return {int(tag): int(until) for tag, until in rows}
 
 
-def revocation_reader(store: str) -> Callable[[], Awaitable[Revoked]]:
+def revocation_reader(store: str) -> Reader:
     """A reader for ``store``: the share store's SQLite file path, or its PostgreSQL DSN."""
     if store.startswith(DSN_SCHEMES):
         return _Postgres(store).read
 
-    async def read() -> Revoked:
-        return await asyncio.to_thread(read_sqlite, store, int(time.time()))
+    async def read(floor: int = 0) -> Revoked:
+        return await asyncio.to_thread(read_sqlite, store, int(time.time()), floor)
 
     return read

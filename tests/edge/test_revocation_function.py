@@ -203,7 +203,7 @@ def run_function(vectors: list[dict[str, Any]], tmp: Path) -> list[object]:
 
 
 async def _local(raw_query: str, cookies: list[tuple[str, str]], revoked: Revoked) -> object:
-    async def read() -> Revoked:
+    async def read(floor: int = 0) -> Revoked:
         return revoked
 
     watcher = RevocationWatcher(read)
