@@ -68,15 +68,19 @@ class Revocations:
     async def _read(self, floor: int = 0) -> Revoked:
         return await self.store.revoked(max(int(time.time()), floor))  # until > both: incremental
 
+    def kept(self, principal: str, source: str) -> bool:
+        """Whether :meth:`tag` would answer from memory (no store lookup, no new tag row)."""
+        kept = self._tags.get((principal, source))
+        return kept is not None and not self.watcher.stale and self.watcher.verdict(kept, time.time()) == "ok"
+
     async def tag(self, principal: str, source: str, share: bool) -> Tag | None:
         """The grant's tag; None for a rule grant while the store is down (it is then untagged).
         Raises :class:`StoreUnavailable` for a share grant the store cannot tag."""
-        kept = self._tags.get((principal, source))
         # A kept tag is trusted only while the list is fresh: a replica that cannot read it would
         # otherwise hand out a tag another replica revoked for as long as the outage lasts, and its
         # grants would work again once the revocation row is dropped.  Stale: ask the store.
-        if kept is not None and not self.watcher.stale and self.watcher.verdict(kept, time.time()) == "ok":
-            return kept
+        if self.kept(principal, source):
+            return self._tags[(principal, source)]
         try:
             tag = await self.store.tag(principal, source, share, int(time.time()))
         except Exception as exc:  # any store failure

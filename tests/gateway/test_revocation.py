@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -254,3 +255,27 @@ async def test_a_keyvaluestore_that_refuses_writes_is_counted_not_silent(stack: 
     text = await (await gateway.get("/metrics")).text()
     assert sample(text, "gateway_revocation_list_entries") == 1
     assert sample(text, "gateway_revocation_kvs_entries") == 0 and stack.kvs.items == {}
+
+
+async def test_a_caller_past_the_signature_budget_makes_no_new_tags(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path
+) -> None:
+    """A new grant tag (a store row, and once revoked a KeyValueStore entry) is charged to the
+    caller's signature budget before it is made: past the budget the caller gets 429 and the store
+    no new row, so a create-grant-delete loop cannot outrun the budget."""
+    base = make_settings(tmp_path, keyring_dir, None, "b")
+    store = tmp_path / "shares.sqlite3"
+    settings = dataclasses.replace(
+        base,
+        server=dataclasses.replace(base.server, signatures_per_second=0.01, signature_burst=2),
+        revocation=RevocationSettings(enabled=True, poll_seconds=0.2),
+        sharing=SharingSettings(sqlite_file=store),
+    )
+    client = await aiohttp_client(create_app(settings))
+    await _cookies(client, "alice")  # a tag and a signature: the budget is spent
+    again = await client.post("/v1/cookies", json={"prefix": "tiles/"}, headers=bearer("alice"))
+    assert again.status == 200  # kept tag, cached grant: free
+    response = await client.post("/v1/cookies", json={"prefix": "users/alice/"}, headers=bearer("alice"))
+    assert response.status == 429 and response.content_type == "application/problem+json"
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT source FROM grant_tags").fetchall() == [("rule:tiles/",)]

@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway.rules.access import Principal
 from gateway.service import appkeys
 from gateway.service.errors import Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
-from gateway.service.handlers.common import NO_STORE, caller, field, read_json
+from gateway.service.handlers.common import NO_STORE, account, caller, field, read_json
 from gateway.sharing.revocation import Revocations, StoreUnavailable, principal_key
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,14 @@ async def grant_tag(
     revocations = request.app.get(REVOCATIONS)
     if revocations is None or (not share and not principal.authenticated):
         return None
+    key = principal_key(principal.issuer, principal.sub)
+    if not revocations.kept(key, source):
+        # A new tag is a row in the store and, once revoked, an entry in the KeyValueStore: it is
+        # charged to the caller's signature budget before it is made, so a caller past the budget
+        # (a create-grant-delete flood) adds no rows (429).
+        account(request, principal).charge()
     try:
-        return await revocations.tag(principal_key(principal.issuer, principal.sub), source, share)
+        return await revocations.tag(key, source, share)
     except StoreUnavailable as exc:
         raise Unavailable(
             "shared content is unavailable right now", internal=str(exc), retry_after=5
