@@ -150,7 +150,7 @@ def session_policy(scope: Scope, bucket: str) -> str:
     return text
 
 
-_UNSAFE_NAME = re.compile(r"[^\w+=,.@-]")
+_UNSAFE_NAME = re.compile(r"[^\w+=,.@-]", re.ASCII)  # STS names are ASCII only
 _UNSAFE_TAG = re.compile(r"[^\w .:/=+\-@]")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 
 import pytest
@@ -241,6 +242,10 @@ def test_oversized_policy_is_refused() -> None:
 def test_names_and_tags_are_safe() -> None:
     assert session_name("alice").startswith("gw-alice-") and len(session_name("x" * 300)) <= 64
     assert session_name("a/b c") != session_name("a-b-c")  # a digest keeps distinct users distinct
-    assert all(ch.isalnum() or ch in "+=,.@-_" for ch in session_name("../évil|user"))
+    # STS takes ASCII only ([\w+=,.@-] in its ASCII sense; str.isalnum would accept "é").
+    for sub in ["../évil|user", "李雷", "alİce", "Müller"]:
+        assert re.fullmatch(r"[A-Za-z0-9_+=,.@-]{2,64}", session_name(sub)), sub
+        assert re.fullmatch(r"[A-Za-z0-9_+=,.@-]{2,32}", session_name(sub, limit=32)), sub
+    assert session_name("élodie") != session_name("-lodie") != session_name("elodie")
     assert len(session_name("x" * 300, limit=32)) <= 32
     assert tag_value("a<b>") == "a_b_" and tag_value("") == "_"

@@ -34,7 +34,11 @@ WRITABLE = RULES.replace(
 
 
 async def _client(
-    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, rules: str = WRITABLE, **credentials: Any
+    aiohttp_client: AiohttpClient,
+    tmp_path: Path,
+    keyring_dir: Path,
+    rules: str = WRITABLE,
+    **credentials: Any,
 ) -> Any:
     settings = make_settings(tmp_path, keyring_dir, None, "media")
     settings.rules_file.write_text(rules)
@@ -65,7 +69,7 @@ async def test_vends_scoped_credentials(
         sent.append(urllib.parse.parse_qs(body))
 
     vendor._client.meta.events.register("before-send.sts.AssumeRole", observe)
-    response = await client.post("/v1/credentials", json={"duration_seconds": 1200}, headers=bearer("alice"))
+    response = await client.post("/v1/credentials", json={"duration_seconds": 1800}, headers=bearer("alice"))
     body = await response.json()
     assert response.status == 200, body
     assert body["access_key_id"] and body["secret_access_key"] and body["session_token"]
@@ -75,23 +79,23 @@ async def test_vends_scoped_credentials(
     assert role.role_arn == ROLE and role.external_id == "partner-42"
     assert role.session_name.startswith("gw-alice-")
     assert '"arn:aws:s3:::media/users/alice/*"' in role.policy and "users/bob" not in role.policy
-    assert sent[-1]["DurationSeconds"] == ["1200"]
+    assert sent[-1]["DurationSeconds"] == ["1800"]
     assert sent[-1]["Tags.member.1.Key"] == ["sub"] and sent[-1]["Tags.member.1.Value"] == ["alice"]
     expiration = time.mktime(time.strptime(body["expiration"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-    assert 1100 <= expiration - time.time() <= 1300
+    assert 1700 <= expiration - time.time() <= 1900
 
     # Cached: asking again within the window costs no STS call and gives the same credentials.
     count = len(_assumed())
     again = await (
-        await client.post("/v1/credentials", json={"duration_seconds": 1200}, headers=bearer("alice"))
+        await client.post("/v1/credentials", json={"duration_seconds": 1800}, headers=bearer("alice"))
     ).json()
     assert again["access_key_id"] == body["access_key_id"] and len(_assumed()) == count
     # Another user, or a longer lifetime than the cached set still has, is a new call.
-    await client.post("/v1/credentials", json={"duration_seconds": 1200}, headers=bearer("bob"))
+    await client.post("/v1/credentials", json={"duration_seconds": 1800}, headers=bearer("bob"))
     await client.post("/v1/credentials", json={"duration_seconds": 3600}, headers=bearer("alice"))
     assert len(_assumed()) == count + 2
 
-    for requested, expected in [(60, "900"), (100_000, "3600")]:  # clamped to the configured range
+    for requested, expected in [(60, "900"), (100_000, "3600"), (2000, "1800")]:  # clamped, rounded down
         await client.post("/v1/credentials", json={"duration_seconds": requested}, headers=bearer("carol"))
         assert sent[-1]["DurationSeconds"] == [expected]
 
@@ -111,7 +115,9 @@ async def test_no_put_object_unless_the_rule_opts_in(
     assert "s3:GetObject" in role.policy and "s3:PutObject" not in role.policy
 
 
-async def test_refusals(aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str) -> None:
+async def test_refusals(
+    aiohttp_client: AiohttpClient, tmp_path: Path, keyring_dir: Path, moto_endpoint: str
+) -> None:
     _, client = await _client(aiohttp_client, tmp_path, keyring_dir, endpoint_url=moto_endpoint)
     assert (await client.post("/v1/credentials", json={})).status == 401  # never for guests
     assert (

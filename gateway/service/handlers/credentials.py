@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from gateway.credentials.policy import PolicyTooLarge, Scope, scope_for, session_policy, with_shares
-from gateway.credentials.vendor import StsUnavailable
+from gateway.credentials.vendor import StsRefused, StsUnavailable
 from gateway.rules.access import Principal
 from gateway.service import appkeys
 from gateway.service.errors import Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
@@ -65,6 +65,11 @@ async def vend(request: web.Request) -> web.Response:
     except PolicyTooLarge as exc:
         raise Unprocessable(
             "your access rules are too many for one session policy", internal=str(exc)
+        ) from None
+    except StsRefused as exc:  # the same request fails again: no Retry-After (logged by the vendor)
+        raise Unprocessable(
+            "the credential service refuses to issue credentials for your account; retrying will not help",
+            internal=f"STS {exc.code}",
         ) from None
     except StsUnavailable as exc:
         raise Unavailable(
