@@ -175,6 +175,10 @@ class SeaweedFS:
                 "-admin.ui=false",
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",
+                # Vended credentials reach the IAM API on the S3 port and pass its authorization for
+                # access-key calls; only a read-only IAM stops them creating or deleting keys.  It is
+                # weed mini's default, said here so a changed default cannot open it.
+                "-s3.iam.readOnly=true",
                 # Every bucket is a collection with volumes of its own, and weed mini allows as many
                 # volumes as its (disk-sized, up to 1 GB) volume size fits in the free space: 73 on a
                 # disk with 74 GB free, fewer than the buckets one test run makes.  Small volumes and
