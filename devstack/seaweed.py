@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from deploy.seaweedfs.weedtools import free_ports, wait_until, weed_binary
+from deploy.seaweedfs.weedtools import free_ports, port_free, wait_until, weed_binary
 
 MAX_VOLUMES = 2000  # one or more per bucket; tests make a bucket each
 GRPC_OFFSET = 10000  # weed opens each server's gRPC port this far above its HTTP port
@@ -77,17 +76,6 @@ def iam_config(gateway_arn: str, signing_key: bytes) -> dict[str, Any]:
             }
         ],
     }
-
-
-def _in_use(port: int) -> bool:
-    """Whether something listens there (SO_REUSEADDR, as servers bind: TIME_WAIT is no obstacle)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 @dataclass
@@ -155,7 +143,7 @@ class SeaweedFS:
         self.s3_port = self.s3_port or picked[0]
         http = dict(zip(SERVERS, (self.s3_port, *(self.server_ports or picked[1:])), strict=True))
         self.ports = {**http, **{f"{name} gRPC": port + GRPC_OFFSET for name, port in http.items()}}
-        busy = [f"{port} ({name})" for name, port in self.ports.items() if _in_use(port)]
+        busy = [f"{port} ({name})" for name, port in self.ports.items() if not port_free(port)]
         if busy:
             raise RuntimeError(f"SeaweedFS needs port {', '.join(busy)} on 127.0.0.1, which is in use")
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -22,14 +22,21 @@ def weed_binary() -> str:
     return found
 
 
-def _free(port: int) -> bool:
-    for candidate in (port, port + 10000):  # every SeaweedFS server also listens on port+10000 (gRPC)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", candidate))
-            except OSError:
-                return False
+def port_free(port: int) -> bool:
+    """Whether nothing listens on the loopback port (SO_REUSEADDR, as servers bind: TIME_WAIT is no
+    obstacle)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
     return True
+
+
+def _free(port: int) -> bool:
+    # every SeaweedFS server also listens on port+10000 (gRPC)
+    return port_free(port) and port_free(port + 10000)
 
 
 def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:

@@ -13,25 +13,16 @@ from pathlib import Path
 
 import requests
 
+from deploy.seaweedfs.weedtools import port_free
 from devstack.stack import STOP_SECONDS, Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _ports() -> list[int]:
     """Gateway, edge and an S3 port whose four neighbours and their +10000 gRPC twins are free."""
     base = random.randrange(20000, 29000, 10)
-    while not all(_free(p) for offset in range(7) for p in (base + offset, base + offset + 10000)):
+    while not all(port_free(p) for offset in range(7) for p in (base + offset, base + offset + 10000)):
         base += 10
     return [base + 5, base + 6, base]
 
